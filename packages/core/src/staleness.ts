@@ -1,0 +1,42 @@
+import type { Flavor, Job } from './types.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * GitHub cancels a self-hosted job that found no runner within 5 days, so an incomplete job
+ * older than that is a lost `completed` webhook, not demand. A safety net only: reconciliation
+ * is what keeps pressure true.
+ */
+export const DEFAULT_STALE_AFTER_MS = 5 * DAY_MS;
+
+/** Jobs created at or before this instant no longer count toward pressure. */
+export function stalenessCutoff(now: Date, staleAfterMs: number = DEFAULT_STALE_AFTER_MS): Date {
+  return new Date(now.getTime() - staleAfterMs);
+}
+
+/** Whether a job adds to its assigned flavor's pressure at `now`. */
+export function countsTowardPressure(
+  job: Pick<Job, 'completedAt' | 'createdAt' | 'assignedFlavor'>,
+  now: Date,
+  staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
+): boolean {
+  return (
+    job.assignedFlavor !== null &&
+    job.completedAt === null &&
+    job.createdAt.getTime() > stalenessCutoff(now, staleAfterMs).getTime()
+  );
+}
+
+/** Pressure of one flavor over a set of jobs: the reference definition the database must agree with. */
+export function pressureOf(
+  flavor: Pick<Flavor, 'name' | 'minimumPressure'>,
+  jobs: Iterable<Pick<Job, 'completedAt' | 'createdAt' | 'assignedFlavor'>>,
+  now: Date,
+  staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
+): number {
+  let count = 0;
+  for (const job of jobs) {
+    if (job.assignedFlavor === flavor.name && countsTowardPressure(job, now, staleAfterMs)) count += 1;
+  }
+  return Math.max(flavor.minimumPressure, count);
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { normalizeLabels } from './labels.js';
+import type { Flavor, NewJob } from './types.js';
+
+/** Bad input: the message names every offending field; nothing was written. */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+  constructor(
+    readonly subject: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid ${subject}: ${problems.join('; ')}`);
+  }
+}
+
+const INT32_MAX = 2_147_483_647;
+
+/** Names reserved by the planner API: `_` means "every flavor", `-` was reserved by the original. */
+const RESERVED_FLAVOR_NAMES = new Set(['_', '-']);
+
+const nonEmpty = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .refine((value) => value.trim() !== '', { message: `${what} must not be empty` });
+
+const validDate = (what: string) =>
+  z
+    .custom<Date>((value) => value instanceof Date, { message: `${what} must be a Date` })
+    .refine((value) => !Number.isNaN(value.getTime()), { message: `${what} is not a valid date` });
+
+const labelList = z.array(z.string({ error: 'labels must be strings' }), { error: 'labels must be an array' });
+
+const rawPayload = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date),
+  { message: 'raw must be a JSON object' },
+);
+
+export const platformSchema = nonEmpty('platform');
+export const jobIdSchema = nonEmpty('id');
+export const flavorNameSchema = nonEmpty('name')
+  .refine((name) => !RESERVED_FLAVOR_NAMES.has(name), { message: 'name "_" and "-" are reserved' })
+  .refine((name) => !name.includes('/'), { message: 'name must not contain "/"' });
+
+const flavorSchema = z.object({
+  platform: platformSchema,
+  name: flavorNameSchema,
+  labels: labelList.transform(normalizeLabels),
+  priority: z
+    .number({ error: 'priority must be a number' })
+    .int({ error: 'priority must be an integer' })
+    .min(-INT32_MAX, { error: 'priority is out of range' })
+    .max(INT32_MAX, { error: 'priority is out of range' }),
+  isDisabled: z.boolean({ error: 'isDisabled must be a boolean' }),
+  minimumPressure: z
+    .number({ error: 'minimumPressure must be a number' })
+    .int({ error: 'minimumPressure must be an integer' })
+    .min(0, { error: 'minimumPressure must not be negative' })
+    .max(INT32_MAX, { error: 'minimumPressure is out of range' }),
+});
+
+const newJobSchema = z.object({
+  platform: platformSchema,
+  id: jobIdSchema,
+  labels: labelList.transform(normalizeLabels),
+  createdAt: validDate('createdAt'),
+  startedAt: validDate('startedAt').nullable(),
+  completedAt: validDate('completedAt').nullable(),
+  raw: rawPayload,
+});
+
+function parseWith<T>(schema: z.ZodType<T>, subject: string, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new InvalidInputError(
+    subject,
+    result.error.issues.map((issue) =>
+      issue.path.length > 0 && !issue.message.startsWith(String(issue.path[0]))
+        ? `${issue.path.join('.')}: ${issue.message}`
+        : issue.message,
+    ),
+  );
+}
+
+/** A flavor checked and with normalised labels, or InvalidInputError. */
+export function parseFlavor(input: unknown): Flavor {
+  return parseWith(flavorSchema, 'flavor', input);
+}
+
+/** A new job checked and with normalised labels, or InvalidInputError. */
+export function parseNewJob(input: unknown): NewJob {
+  return parseWith(newJobSchema, 'job', input);
+}
+
+/** Checks one scalar argument (platform, id, name, date, raw) and returns it, or InvalidInputError. */
+export function checkArgument<T>(schema: z.ZodType<T>, subject: string, value: unknown): T {
+  return parseWith(schema, subject, value);
+}
+
+export const argumentSchemas = {
+  platform: platformSchema,
+  jobId: jobIdSchema,
+  flavorName: flavorNameSchema,
+  tokenName: nonEmpty('name'),
+  date: (what: string) => validDate(what),
+  raw: rawPayload,
+} as const;

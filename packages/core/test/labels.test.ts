@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { GITHUB_IMPLICIT_LABELS, hasLabel, normalizeLabels, stripImplicitLabels } from '../src/index.js';
+
+describe('normalizeLabels', () => {
+  it('lowercases, trims, dedupes, drops empties and sorts', () => {
+    expect(normalizeLabels([' X64', 'large', 'x64', 'LARGE', '', '  '])).toEqual(['large', 'x64']);
+  });
+
+  it('returns an empty list for no labels', () => {
+    expect(normalizeLabels([])).toEqual([]);
+  });
+});
+
+describe('hasLabel', () => {
+  it('matches whole labels in any case', () => {
+    expect(hasLabel(['Self-Hosted', 'linux'], 'self-hosted')).toBe(true);
+    expect(hasLabel(['self-hosted-large'], 'self-hosted')).toBe(false);
+    expect(hasLabel(['my-self-hosted'], 'self-hosted')).toBe(false);
+  });
+});
+
+describe('stripImplicitLabels', () => {
+  it("removes GitHub's implicit labels whatever their case", () => {
+    expect(GITHUB_IMPLICIT_LABELS).toEqual(['self-hosted', 'linux']);
+    expect(stripImplicitLabels(['Self-Hosted', 'LINUX', 'gpu'])).toEqual(['gpu']);
+  });
+
+  it('removes the configured extra implicit labels too', () => {
+    expect(stripImplicitLabels(['self-hosted', 'X64', 'jammy'], ['x64'])).toEqual(['jammy']);
+  });
+});

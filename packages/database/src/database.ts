@@ -1,0 +1,360 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  argumentSchemas,
+  checkArgument,
+  DEFAULT_STALE_AFTER_MS,
+  type Flavor,
+  InvalidInputError,
+  type Job,
+  type NewJob,
+  parseFlavor,
+  parseNewJob,
+} from '@runner-planner/core';
+import {
+  DeadlockException,
+  type EntityManager,
+  LockWaitTimeoutException,
+  type MikroORM,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/postgresql';
+import DataLoader from 'dataloader';
+import pRetry from 'p-retry';
+import { AuthTokenEntity, FlavorEntity, type FlavorRow, JobEntity, type JobRow } from './entities.js';
+import { ExistError, NotExistError } from './errors.js';
+import { openOrm } from './orm.js';
+import { type PressureSubscription, subscribeToPressure } from './pressure-channel.js';
+import * as sql from './sql.js';
+
+export const DEFAULT_LIMIT = 100;
+
+export interface ListJobOptions {
+  withId?: string;
+  onlyNotCompleted?: boolean;
+  createdAfter?: Date;
+  /** 0 or absent → DEFAULT_LIMIT. */
+  limit?: number;
+}
+
+export interface DatabaseOptions {
+  /** Incomplete jobs created longer ago than this stop counting toward pressure. Default 5 days. */
+  staleAfterMs?: number;
+  /** Most query connections this instance opens. Default 10. */
+  poolSize?: number;
+}
+
+/** Jobs recorded concurrently are written in one statement, up to this many at a time. */
+const MAX_JOB_BATCH = 500;
+
+const TOKEN_BYTES = 32;
+
+function jobKey(platform: string, id: string): string {
+  return JSON.stringify([platform, id]);
+}
+
+function toFlavor(row: FlavorRow): Flavor {
+  return {
+    platform: row.platform,
+    name: row.name,
+    labels: row.labels,
+    priority: row.priority,
+    isDisabled: row.isDisabled,
+    minimumPressure: row.minimumPressure,
+  };
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    platform: row.platform,
+    id: row.id,
+    labels: row.labels,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    completedAt: row.completedAt,
+    raw: row.raw,
+    assignedFlavor: row.assignedFlavor,
+  };
+}
+
+function hashToken(token: Uint8Array): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** Deadlocks and lock time-outs are resolved by running the whole transaction again. */
+function isRetryableConflict(error: unknown): boolean {
+  return error instanceof DeadlockException || error instanceof LockWaitTimeoutException;
+}
+
+/**
+ * runner-planner's store: flavors, jobs and API tokens in PostgreSQL, and the pressure derived
+ * from them. Every write that can change a pressure notifies `pressure_change` in its own
+ * transaction (see the migration's triggers).
+ */
+export class Database {
+  private readonly jobInserts: DataLoader<NewJob, void>;
+  private readonly subscriptions = new Set<PressureSubscription>();
+
+  private constructor(
+    private readonly orm: MikroORM,
+    private readonly databaseUrl: string,
+    private readonly staleAfterMs: number,
+  ) {
+    // Concurrent addJob calls share one INSERT and one commit: PostgreSQL serialises commits
+    // that NOTIFY, so one notifying commit per batch keeps throughput up under load.
+    this.jobInserts = new DataLoader((jobs) => this.insertJobs(jobs), {
+      cache: false,
+      maxBatchSize: MAX_JOB_BATCH,
+    });
+  }
+
+  static async connect(databaseUrl: string, options: DatabaseOptions = {}): Promise<Database> {
+    const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    if (!Number.isFinite(staleAfterMs) || staleAfterMs <= 0) {
+      throw new InvalidInputError('options', ['staleAfterMs must be a positive number of milliseconds']);
+    }
+    const orm = await openOrm(databaseUrl, options.poolSize === undefined ? {} : { poolSize: options.poolSize });
+    return new Database(orm, databaseUrl, staleAfterMs);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
+    await this.orm.close(true);
+  }
+
+  private em(): EntityManager {
+    return this.orm.em.fork() as EntityManager;
+  }
+
+  private transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return pRetry(() => this.em().transactional(work), {
+      retries: 5,
+      minTimeout: 10,
+      maxTimeout: 200,
+      shouldRetry: isRetryableConflict,
+    });
+  }
+
+  // Flavors
+
+  async addFlavor(flavor: Flavor): Promise<void> {
+    const checked = parseFlavor(flavor);
+    await this.transaction(async (em) => {
+      await em.execute(sql.LOCK_FOR_FLAVOR_CHANGE, [sql.ASSIGNMENT_LOCK_KEY]);
+      try {
+        await em.insert(FlavorEntity, checked);
+      } catch (error) {
+        if (error instanceof UniqueConstraintViolationException) throw new ExistError();
+        throw error;
+      }
+      if (!checked.isDisabled) {
+        await em.execute(sql.ASSIGN_UNASSIGNED_JOBS, [checked.platform, JSON.stringify(checked.labels)]);
+      }
+    });
+  }
+
+  async getFlavor(name: string): Promise<Flavor> {
+    checkArgument(argumentSchemas.flavorName, 'flavor name', name);
+    const row = await this.em().findOne(FlavorEntity, { name });
+    if (row === null) throw new NotExistError();
+    return toFlavor(row);
+  }
+
+  async listFlavors(platform: string): Promise<Flavor[]> {
+    checkArgument(argumentSchemas.platform, 'platform', platform);
+    const rows = await this.em().find(FlavorEntity, { platform }, { orderBy: { name: 'asc' } });
+    return rows.map(toFlavor);
+  }
+
+  async disableFlavor(platform: string, name: string): Promise<void> {
+    await this.setFlavorDisabled(platform, name, true);
+  }
+
+  async enableFlavor(platform: string, name: string): Promise<void> {
+    await this.setFlavorDisabled(platform, name, false);
+  }
+
+  private async setFlavorDisabled(platform: string, name: string, disabled: boolean): Promise<void> {
+    checkArgument(argumentSchemas.platform, 'platform', platform);
+    checkArgument(argumentSchemas.flavorName, 'flavor name', name);
+    await this.transaction(async (em) => {
+      await em.execute(sql.LOCK_FOR_FLAVOR_CHANGE, [sql.ASSIGNMENT_LOCK_KEY]);
+      const found = await em.execute(sql.SET_FLAVOR_DISABLED, [disabled, platform, name]);
+      if (found.length === 0) throw new NotExistError();
+      if (disabled) {
+        await em.execute(sql.REASSIGN_JOBS_OF_FLAVOR, [name, name]);
+      } else {
+        const flavor = await em.findOneOrFail(FlavorEntity, { name });
+        await em.execute(sql.ASSIGN_UNASSIGNED_JOBS, [platform, JSON.stringify(flavor.labels)]);
+      }
+    });
+  }
+
+  async deleteFlavor(platform: string, name: string): Promise<void> {
+    checkArgument(argumentSchemas.platform, 'platform', platform);
+    checkArgument(argumentSchemas.flavorName, 'flavor name', name);
+    await this.transaction(async (em) => {
+      await em.execute(sql.LOCK_FOR_FLAVOR_CHANGE, [sql.ASSIGNMENT_LOCK_KEY]);
+      const flavor = await em.findOne(FlavorEntity, { platform, name });
+      if (flavor === null) return;
+      await em.execute(sql.REASSIGN_JOBS_OF_FLAVOR, [name, name]);
+      await em.execute(sql.DELETE_FLAVOR, [platform, name]);
+    });
+  }
+
+  // Jobs
+
+  /** Records a job and assigns it a flavor; ExistError when (platform, id) is already stored. */
+  async addJob(job: NewJob): Promise<void> {
+    await this.jobInserts.load(parseNewJob(job));
+  }
+
+  private async insertJobs(jobs: readonly NewJob[]): Promise<(undefined | Error)[]> {
+    const payload = JSON.stringify(
+      jobs.map((job) => ({
+        platform: job.platform,
+        id: job.id,
+        labels: job.labels,
+        created_at: job.createdAt.toISOString(),
+        started_at: job.startedAt?.toISOString() ?? null,
+        completed_at: job.completedAt?.toISOString() ?? null,
+        raw: job.raw,
+      })),
+    );
+    let inserted: { platform: string; id: string }[];
+    try {
+      inserted = await this.transaction(async (em) => {
+        await em.execute(sql.LOCK_FOR_JOB_INSERT, [sql.ASSIGNMENT_LOCK_KEY]);
+        return em.execute<{ platform: string; id: string }[]>(sql.INSERT_JOBS, [payload]);
+      });
+    } catch (error) {
+      return jobs.map(() => (error instanceof Error ? error : new Error(String(error))));
+    }
+    // Within one batch the first call for a (platform, id) inserted it; repeats already exist.
+    const unclaimed = new Set(inserted.map((row) => jobKey(row.platform, row.id)));
+    return jobs.map((job) => {
+      const key = jobKey(job.platform, job.id);
+      if (!unclaimed.has(key)) return new ExistError();
+      unclaimed.delete(key);
+      return undefined;
+    });
+  }
+
+  /** Jobs of a platform, oldest first. */
+  async listJobs(platform: string, options: ListJobOptions = {}): Promise<Job[]> {
+    checkArgument(argumentSchemas.platform, 'platform', platform);
+    const limit = options.limit ?? 0;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new InvalidInputError('list options', ['limit must be a non-negative integer']);
+    }
+    if (options.createdAfter !== undefined) {
+      checkArgument(argumentSchemas.date('createdAfter'), 'list options', options.createdAfter);
+    }
+    const rows = await this.em().find(
+      JobEntity,
+      {
+        platform,
+        ...(options.withId ? { id: options.withId } : {}),
+        ...(options.onlyNotCompleted ? { completedAt: null } : {}),
+        ...(options.createdAfter ? { createdAt: { $gt: options.createdAfter } } : {}),
+      },
+      { orderBy: { createdAt: 'asc', pk: 'asc' }, limit: limit === 0 ? DEFAULT_LIMIT : limit },
+    );
+    return rows.map(toJob);
+  }
+
+  /** Sets startedAt unless already set; NotExistError when the job is not stored. */
+  async updateJobStarted(
+    platform: string,
+    id: string,
+    startedAt: Date,
+    raw?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.updateJobTimestamp(sql.UPDATE_JOB_STARTED, platform, id, startedAt, 'startedAt', raw);
+  }
+
+  /** Sets completedAt unless already set; NotExistError when the job is not stored. */
+  async updateJobCompleted(
+    platform: string,
+    id: string,
+    completedAt: Date,
+    raw?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.updateJobTimestamp(sql.UPDATE_JOB_COMPLETED, platform, id, completedAt, 'completedAt', raw);
+  }
+
+  private async updateJobTimestamp(
+    statement: string,
+    platform: string,
+    id: string,
+    at: Date,
+    field: string,
+    raw: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    checkArgument(argumentSchemas.platform, 'job', platform);
+    checkArgument(argumentSchemas.jobId, 'job', id);
+    checkArgument(argumentSchemas.date(field), 'job', at);
+    if (raw !== undefined) checkArgument(argumentSchemas.raw, 'job', raw);
+    const found = await this.em().execute(statement, [at.toISOString(), JSON.stringify(raw ?? {}), platform, id]);
+    if (found.length === 0) throw new NotExistError();
+  }
+
+  // Pressure
+
+  /** Pressure per flavor of a platform; no names → every flavor. Unknown names are left out. */
+  async getPressures(platform: string, ...flavors: string[]): Promise<Record<string, number>> {
+    checkArgument(argumentSchemas.platform, 'platform', platform);
+    const names = flavors.length === 0 ? null : JSON.stringify(flavors);
+    const rows = await this.em().execute<{ name: string; pressure: number }[]>(sql.SELECT_PRESSURES, [
+      platform,
+      names,
+      names,
+      this.staleAfterMs,
+    ]);
+    return Object.fromEntries(rows.map((row) => [row.name, Number(row.pressure)]));
+  }
+
+  /** Signals after any committed change that may move a pressure; one LISTEN connection per process. */
+  subscribePressureChanges(): PressureSubscription {
+    const subscription = subscribeToPressure(this.databaseUrl);
+    this.subscriptions.add(subscription);
+    const close = subscription.close.bind(subscription);
+    subscription.close = async () => {
+      this.subscriptions.delete(subscription);
+      await close();
+    };
+    return subscription;
+  }
+
+  // Auth tokens
+
+  /** A new random 32-byte token for `name`; only its SHA-256 is stored. ExistError on a taken name. */
+  async createAuthToken(name: string): Promise<Uint8Array> {
+    checkArgument(argumentSchemas.tokenName, 'token name', name);
+    const token = new Uint8Array(randomBytes(TOKEN_BYTES));
+    try {
+      await this.em().insert(AuthTokenEntity, { name, tokenHash: hashToken(token) });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw new ExistError();
+      throw error;
+    }
+    return token;
+  }
+
+  /** The name of the token's owner; NotExistError for an unknown or deleted token. */
+  async verifyAuthToken(token: Uint8Array): Promise<string> {
+    if (!(token instanceof Uint8Array)) throw new InvalidInputError('token', ['token must be a Uint8Array']);
+    if (token.length !== TOKEN_BYTES) throw new NotExistError();
+    const row = await this.em().findOne(AuthTokenEntity, { tokenHash: hashToken(token) });
+    if (row === null) throw new NotExistError();
+    return row.name;
+  }
+
+  async deleteAuthToken(name: string): Promise<void> {
+    checkArgument(argumentSchemas.tokenName, 'token name', name);
+    await this.em().nativeDelete(AuthTokenEntity, { name });
+  }
+
+  async listAuthTokens(): Promise<string[]> {
+    const rows = await this.em().find(AuthTokenEntity, {}, { orderBy: { name: 'asc' }, fields: ['name'] });
+    return rows.map((row) => row.name);
+  }
+}

@@ -1,0 +1,73 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+export interface FlavorRow {
+  name: string;
+  platform: string;
+  labels: string[];
+  priority: number;
+  isDisabled: boolean;
+  minimumPressure: number;
+  createdAt?: Date;
+}
+
+export interface JobRow {
+  pk: string;
+  platform: string;
+  id: string;
+  labels: string[];
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  raw: Record<string, unknown>;
+  assignedFlavor: string | null;
+  updatedAt: Date;
+}
+
+export interface AuthTokenRow {
+  name: string;
+  tokenHash: Buffer;
+  createdAt?: Date;
+}
+
+export const FlavorEntity = new EntitySchema<FlavorRow>({
+  name: 'Flavor',
+  tableName: 'flavor',
+  properties: {
+    name: { type: 'string', columnType: 'text', primary: true },
+    platform: { type: 'string', columnType: 'text' },
+    labels: { type: 'string[]', columnType: 'text[]' },
+    priority: { type: 'integer' },
+    isDisabled: { type: 'boolean' },
+    minimumPressure: { type: 'integer' },
+    createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()', nullable: true },
+  },
+});
+
+export const JobEntity = new EntitySchema<JobRow>({
+  name: 'Job',
+  tableName: 'job',
+  properties: {
+    pk: { type: 'bigint', primary: true, autoincrement: true },
+    platform: { type: 'string', columnType: 'text' },
+    id: { type: 'string', columnType: 'text' },
+    labels: { type: 'string[]', columnType: 'text[]' },
+    createdAt: { type: 'Date', columnType: 'timestamptz' },
+    startedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    raw: { type: 'json', columnType: 'jsonb' },
+    assignedFlavor: { type: 'string', columnType: 'text', nullable: true },
+    updatedAt: { type: 'Date', columnType: 'timestamptz' },
+  },
+});
+
+export const AuthTokenEntity = new EntitySchema<AuthTokenRow>({
+  name: 'AuthToken',
+  tableName: 'auth_token',
+  properties: {
+    name: { type: 'string', columnType: 'text', primary: true },
+    tokenHash: { type: 'Buffer', columnType: 'bytea' },
+    createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()', nullable: true },
+  },
+});
+
+export const entities = [FlavorEntity, JobEntity, AuthTokenEntity];

@@ -1,0 +1,157 @@
+import pg from 'pg';
+import pRetry from 'p-retry';
+
+export const PRESSURE_CHANNEL = 'pressure_change';
+const APPLICATION_NAME = 'runner-planner-pressure-listener';
+
+/** A stream of "pressure may have changed" signals; a burst of changes is delivered as one. */
+export interface PressureSubscription extends AsyncIterable<void> {
+  /** Resolves once the LISTEN connection is up, so no later change can be missed. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+class Subscriber implements PressureSubscription {
+  readonly ready: Promise<void>;
+  private pending = false;
+  private closed = false;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    ready: Promise<void>,
+    private readonly onClose: (subscriber: Subscriber) => void,
+  ) {
+    this.ready = ready;
+  }
+
+  signal(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    this.onClose(this);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<void> {
+    try {
+      while (!this.closed) {
+        if (this.pending) {
+          this.pending = false;
+          yield;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = null;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+}
+
+/**
+ * One LISTEN connection shared by every subscriber of a database in this process. It opens
+ * with the first subscriber, closes with the last, and reconnects with backoff when dropped;
+ * after a reconnect every subscriber is signalled, since changes may have been missed.
+ */
+class PressureChannel {
+  private readonly subscribers = new Set<Subscriber>();
+  private client: pg.Client | null = null;
+  private connecting: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly onIdle: () => void,
+  ) {}
+
+  subscribe(): PressureSubscription {
+    this.stopping = false;
+    const ready = this.ensureConnected();
+    const subscriber = new Subscriber(ready, (gone) => this.unsubscribe(gone));
+    this.subscribers.add(subscriber);
+    // A failure here is retried forever; callers learn of it only through `ready` never settling.
+    ready.catch(() => {});
+    return subscriber;
+  }
+
+  private unsubscribe(subscriber: Subscriber): void {
+    this.subscribers.delete(subscriber);
+    if (this.subscribers.size > 0) return;
+    this.stopping = true;
+    const client = this.client;
+    this.client = null;
+    this.onIdle();
+    client?.end().catch(() => {});
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.client !== null) return Promise.resolve();
+    this.connecting ??= pRetry(() => this.connect(), {
+      forever: true,
+      minTimeout: 100,
+      maxTimeout: 5_000,
+      shouldRetry: () => !this.stopping,
+    }).finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: APPLICATION_NAME,
+      keepAlive: true,
+    });
+    client.on('notification', () => {
+      for (const subscriber of this.subscribers) subscriber.signal();
+    });
+    client.on('error', () => this.dropped(client));
+    client.on('end', () => this.dropped(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PRESSURE_CHANNEL}`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => {});
+      throw error;
+    }
+    if (this.stopping) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.client = client;
+  }
+
+  private dropped(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.removeAllListeners('end');
+    client.end().catch(() => {});
+    if (this.stopping || this.subscribers.size === 0) return;
+    this.ensureConnected()
+      .then(() => {
+        for (const subscriber of this.subscribers) subscriber.signal();
+      })
+      .catch(() => {});
+  }
+}
+
+const channels = new Map<string, PressureChannel>();
+
+/** Subscribes to pressure changes of a database through this process's single LISTEN connection. */
+export function subscribeToPressure(databaseUrl: string): PressureSubscription {
+  let channel = channels.get(databaseUrl);
+  if (channel === undefined) {
+    channel = new PressureChannel(databaseUrl, () => channels.delete(databaseUrl));
+    channels.set(databaseUrl, channel);
+  }
+  return channel.subscribe();
+}

@@ -1,0 +1,78 @@
+/**
+ * The SQL the ORM cannot express: array containment, JSONB merge and set-based assignment.
+ * Placeholders are knex-style `?`; arrays travel as JSON text because knex would expand a JS
+ * array parameter into a comma list.
+ */
+
+/** The best enabled flavor for the job row aliased `j`: highest priority, random among equals. */
+const bestFlavorFor = (excluding: string) => `(
+  SELECT f.name FROM flavor AS f
+  WHERE NOT f.is_disabled AND f.platform = j.platform AND f.labels @> j.labels ${excluding}
+  ORDER BY f.priority DESC, random()
+  LIMIT 1)`;
+
+/** Blocks flavor changes while jobs are being inserted (shared) and vice versa (exclusive). */
+export const ASSIGNMENT_LOCK_KEY = 7_304_171_524;
+export const LOCK_FOR_JOB_INSERT = 'SELECT pg_advisory_xact_lock_shared(?)';
+export const LOCK_FOR_FLAVOR_CHANGE = 'SELECT pg_advisory_xact_lock(?)';
+
+/** Inserts a batch of jobs given as a JSON array; returns the (platform, id) of rows inserted. */
+export const INSERT_JOBS = `
+  INSERT INTO job AS inserted (platform, id, labels, created_at, started_at, completed_at, raw, assigned_flavor)
+  SELECT j.platform, j.id, j.labels, j.created_at, j.started_at, j.completed_at, j.raw,
+         CASE WHEN j.completed_at IS NULL THEN ${bestFlavorFor('')} END
+  FROM jsonb_to_recordset(?::jsonb) AS j(platform text, id text, labels text[], created_at timestamptz,
+                                         started_at timestamptz, completed_at timestamptz, raw jsonb)
+  ORDER BY j.platform, j.id
+  ON CONFLICT (platform, id) DO NOTHING
+  RETURNING inserted.platform, inserted.id`;
+
+/**
+ * A set timestamp is never moved by a later duplicate, and `raw` keeps the payload it already
+ * has for an action: the row ends the same whatever the order or repetition of events.
+ */
+const updateTimestamp = (column: 'started_at' | 'completed_at') => `
+  UPDATE job SET ${column} = COALESCE(${column}, ?::timestamptz),
+                 raw = ?::jsonb || raw,
+                 updated_at = now()
+  WHERE platform = ? AND id = ?
+  RETURNING 1 AS found`;
+export const UPDATE_JOB_STARTED = updateTimestamp('started_at');
+export const UPDATE_JOB_COMPLETED = updateTimestamp('completed_at');
+
+/** Gives unassigned incomplete jobs that `labels` covers the best flavor now available. */
+export const ASSIGN_UNASSIGNED_JOBS = `
+  UPDATE job AS j SET assigned_flavor = ${bestFlavorFor('')}
+  WHERE j.platform = ? AND j.assigned_flavor IS NULL AND j.completed_at IS NULL
+    AND j.labels <@ ARRAY(SELECT jsonb_array_elements_text(?::jsonb))`;
+
+/** Moves a flavor's jobs to the next best flavor (completed ones are just released). */
+export const REASSIGN_JOBS_OF_FLAVOR = `
+  UPDATE job AS j SET assigned_flavor =
+    CASE WHEN j.completed_at IS NULL THEN ${bestFlavorFor('AND f.name <> ?')} END
+  WHERE j.assigned_flavor = ?`;
+
+export const SET_FLAVOR_DISABLED = `
+  UPDATE flavor SET is_disabled = ? WHERE platform = ? AND name = ? RETURNING 1 AS found`;
+
+export const DELETE_FLAVOR = 'DELETE FROM flavor WHERE platform = ? AND name = ?';
+
+/**
+ * Pressure from the maintained counters, less the incomplete jobs past the staleness window
+ * (found through a partial index). `names` is a JSON array, or null for every flavor.
+ */
+export const SELECT_PRESSURES = `
+  WITH wanted AS (
+    SELECT f.name, f.minimum_pressure FROM flavor AS f
+    WHERE f.platform = ? AND (?::jsonb IS NULL OR f.name IN (SELECT jsonb_array_elements_text(?::jsonb)))
+  ), stale AS (
+    SELECT j.assigned_flavor, count(*) AS jobs FROM job AS j
+    WHERE j.completed_at IS NULL AND j.assigned_flavor IS NOT NULL
+      AND j.created_at <= now() - ? * interval '1 millisecond'
+      AND j.assigned_flavor IN (SELECT name FROM wanted)
+    GROUP BY j.assigned_flavor
+  )
+  SELECT w.name, GREATEST(w.minimum_pressure, c.incomplete_jobs - COALESCE(s.jobs, 0))::integer AS pressure
+  FROM wanted AS w
+  JOIN flavor_counter AS c ON c.flavor = w.name
+  LEFT JOIN stale AS s ON s.assigned_flavor = w.name`;
