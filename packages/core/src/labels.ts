@@ -27,7 +27,10 @@ export function hasLabel(labels: Iterable<string>, wanted: string): boolean {
  * Normalised job labels without GitHub's implicit ones and any `extraImplicit` labels an
  * operator configured (for example architecture labels every runner carries).
  */
-export function stripImplicitLabels(labels: Iterable<string>, extraImplicit: Iterable<string> = []): string[] {
+export function stripImplicitLabels(
+  labels: Iterable<string>,
+  extraImplicit: Iterable<string> = [],
+): string[] {
   const implicit = new Set(normalizeLabels([...GITHUB_IMPLICIT_LABELS, ...extraImplicit]));
   return normalizeLabels(labels).filter((label) => !implicit.has(label));
 }

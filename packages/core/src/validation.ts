@@ -28,7 +28,9 @@ const validDate = (what: string) =>
     .custom<Date>((value) => value instanceof Date, { message: `${what} must be a Date` })
     .refine((value) => !Number.isNaN(value.getTime()), { message: `${what} is not a valid date` });
 
-const labelList = z.array(z.string({ error: 'labels must be strings' }), { error: 'labels must be an array' });
+const labelList = z.array(z.string({ error: 'labels must be strings' }), {
+  error: 'labels must be an array',
+});
 
 const rawPayload = z.custom<Record<string, unknown>>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date),

@@ -1,5 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  DeadlockException,
+  type EntityManager,
+  LockWaitTimeoutException,
+  type MikroORM,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/postgresql';
+import {
   argumentSchemas,
   checkArgument,
   DEFAULT_STALE_AFTER_MS,
@@ -10,13 +17,6 @@ import {
   parseFlavor,
   parseNewJob,
 } from '@runner-planner/core';
-import {
-  DeadlockException,
-  type EntityManager,
-  LockWaitTimeoutException,
-  type MikroORM,
-  UniqueConstraintViolationException,
-} from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import pRetry from 'p-retry';
 import { AuthTokenEntity, FlavorEntity, type FlavorRow, JobEntity, type JobRow } from './entities.js';
@@ -111,7 +111,10 @@ export class Database {
     if (!Number.isFinite(staleAfterMs) || staleAfterMs <= 0) {
       throw new InvalidInputError('options', ['staleAfterMs must be a positive number of milliseconds']);
     }
-    const orm = await openOrm(databaseUrl, options.poolSize === undefined ? {} : { poolSize: options.poolSize });
+    const orm = await openOrm(
+      databaseUrl,
+      options.poolSize === undefined ? {} : { poolSize: options.poolSize },
+    );
     return new Database(orm, databaseUrl, staleAfterMs);
   }
 
@@ -293,7 +296,12 @@ export class Database {
     checkArgument(argumentSchemas.jobId, 'job', id);
     checkArgument(argumentSchemas.date(field), 'job', at);
     if (raw !== undefined) checkArgument(argumentSchemas.raw, 'job', raw);
-    const found = await this.em().execute(statement, [at.toISOString(), JSON.stringify(raw ?? {}), platform, id]);
+    const found = await this.em().execute(statement, [
+      at.toISOString(),
+      JSON.stringify(raw ?? {}),
+      platform,
+      id,
+    ]);
     if (found.length === 0) throw new NotExistError();
   }
 

@@ -1,6 +1,6 @@
+export type { Flavor, Job, NewJob } from '@runner-planner/core';
 export { InvalidInputError } from '@runner-planner/core';
-export { DEFAULT_LIMIT, Database, type DatabaseOptions, type ListJobOptions } from './database.js';
+export { Database, type DatabaseOptions, DEFAULT_LIMIT, type ListJobOptions } from './database.js';
 export { ExistError, NotExistError } from './errors.js';
 export { migrate } from './migrate.js';
 export { PRESSURE_CHANNEL, type PressureSubscription } from './pressure-channel.js';
-export type { Flavor, Job, NewJob } from '@runner-planner/core';

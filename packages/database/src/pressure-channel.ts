@@ -1,5 +1,5 @@
-import pg from 'pg';
 import pRetry from 'p-retry';
+import pg from 'pg';
 
 export const PRESSURE_CHANNEL = 'pressure_change';
 const APPLICATION_NAME = 'runner-planner-pressure-listener';

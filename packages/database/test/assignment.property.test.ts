@@ -1,0 +1,141 @@
+import {
+  candidateFlavors,
+  DEFAULT_STALE_AFTER_MS,
+  flavorCoversLabels,
+  pressureOf,
+} from '@runner-planner/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Flavor } from '../src/index.js';
+import { job, recountedPressures, useDatabase } from './support.js';
+
+const fixture = useDatabase('assignment_property');
+
+const LABELS = ['x64', 'ARM64', 'large', 'gpu'];
+const arbLabels = fc
+  .subarray(LABELS)
+  .chain((labels) => fc.tuple(...labels.map((label) => fc.constantFrom(label, label.toUpperCase()))));
+const arbFlavors = fc.uniqueArray(
+  fc.record({
+    platform: fc.constantFrom('github', 'gitlab'),
+    name: fc.stringMatching(/^[a-z]{1,6}$/),
+    labels: arbLabels,
+    priority: fc.integer({ min: 0, max: 2 }),
+    isDisabled: fc.boolean(),
+    minimumPressure: fc.integer({ min: 0, max: 2 }),
+  }),
+  { selector: (flavor) => flavor.name, maxLength: 6 },
+);
+const arbJobs = fc.array(
+  fc.record({ platform: fc.constantFrom('github', 'gitlab'), labels: arbLabels, completed: fc.boolean() }),
+  { maxLength: 12 },
+);
+
+type Operation =
+  | { kind: 'addJob'; platform: string; labels: string[] }
+  | { kind: 'complete'; index: number }
+  | { kind: 'disable' | 'enable' | 'delete'; index: number };
+const arbOperations = fc.array(
+  fc.oneof(
+    fc.record({
+      kind: fc.constant('addJob' as const),
+      platform: fc.constantFrom('github', 'gitlab'),
+      labels: arbLabels,
+    }),
+    fc.record({ kind: fc.constantFrom('complete' as const), index: fc.nat() }),
+    fc.record({
+      kind: fc.constantFrom('disable' as const, 'enable' as const, 'delete' as const),
+      index: fc.nat(),
+    }),
+  ),
+  { maxLength: 15 },
+);
+
+async function reset() {
+  await fixture.sql.query('TRUNCATE job, flavor, flavor_counter, auth_token');
+}
+
+async function allFlavors(): Promise<Flavor[]> {
+  return [...(await fixture.db.listFlavors('github')), ...(await fixture.db.listFlavors('gitlab'))];
+}
+
+describe('assignment agrees with the pure matcher in core', () => {
+  it('assigns each new job one of the matcher’s candidates, or none exactly when it has none', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbFlavors, arbJobs, async (flavors, jobs) => {
+        await reset();
+        for (const flavor of flavors) await fixture.db.addFlavor(flavor);
+        for (const [i, spec] of jobs.entries()) {
+          await fixture.db.addJob(
+            job(String(i), {
+              platform: spec.platform,
+              labels: spec.labels,
+              completedAt: spec.completed ? new Date() : null,
+            }),
+          );
+        }
+        const stored = await allFlavors();
+        for (const platform of ['github', 'gitlab']) {
+          for (const row of await fixture.db.listJobs(platform)) {
+            const candidates = candidateFlavors(stored, row).map((f) => f.name);
+            if (candidates.length === 0) expect(row.assignedFlavor).toBeNull();
+            else expect(candidates).toContain(row.assignedFlavor);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps every incomplete job on a valid flavor and pressure equal to a recount through any sequence of changes', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbFlavors, arbOperations, async (flavors, operations) => {
+        await reset();
+        for (const flavor of flavors) await fixture.db.addFlavor(flavor);
+        let nextId = 0;
+        for (const operation of operations) {
+          const target =
+            flavors[operation.kind === 'addJob' ? 0 : operation.index % Math.max(flavors.length, 1)];
+          if (operation.kind === 'addJob') {
+            await fixture.db.addJob(
+              job(String(nextId++), { platform: operation.platform, labels: operation.labels }),
+            );
+          } else if (operation.kind === 'complete') {
+            const open = await fixture.db.listJobs('github', { onlyNotCompleted: true });
+            const chosen = open[operation.index % Math.max(open.length, 1)];
+            if (chosen) await fixture.db.updateJobCompleted('github', chosen.id, new Date());
+          } else if (target) {
+            const exists = (await allFlavors()).some((f) => f.name === target.name);
+            if (operation.kind === 'delete') await fixture.db.deleteFlavor(target.platform, target.name);
+            else if (exists && operation.kind === 'disable')
+              await fixture.db.disableFlavor(target.platform, target.name);
+            else if (exists) await fixture.db.enableFlavor(target.platform, target.name);
+          }
+        }
+
+        const stored = await allFlavors();
+        const now = new Date();
+        for (const platform of ['github', 'gitlab']) {
+          const jobs = await fixture.db.listJobs(platform, { limit: 1000 });
+          for (const row of jobs.filter((j) => j.completedAt === null)) {
+            const candidates = candidateFlavors(stored, row);
+            const assigned = stored.find((f) => f.name === row.assignedFlavor);
+            if (candidates.length === 0) expect(row.assignedFlavor).toBeNull();
+            else {
+              expect(assigned, `job ${row.id} left unassigned`).toBeDefined();
+              expect(assigned?.isDisabled).toBe(false);
+              expect(assigned?.platform).toBe(platform);
+              expect(flavorCoversLabels(assigned?.labels ?? [], row.labels)).toBe(true);
+            }
+          }
+          const expected = Object.fromEntries(
+            stored.filter((f) => f.platform === platform).map((f) => [f.name, pressureOf(f, jobs, now)]),
+          );
+          expect(await fixture.db.getPressures(platform)).toEqual(expected);
+          expect(await recountedPressures(fixture, platform, DEFAULT_STALE_AFTER_MS)).toEqual(expected);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

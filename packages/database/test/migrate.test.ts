@@ -1,0 +1,51 @@
+import { createTestDatabase } from '@runner-planner/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database, migrate } from '../src/index.js';
+
+let url: string;
+let drop: () => Promise<void>;
+beforeAll(async () => {
+  ({ url, drop } = await createTestDatabase('migrate'));
+});
+afterAll(async () => drop());
+
+async function tables(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+    );
+    return rows.map((row) => row.tablename);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('migrate', () => {
+  it('creates the schema once, even when several processes run it at the same time', async () => {
+    await Promise.all([migrate(url), migrate(url), migrate(url)]);
+    await migrate(url);
+    expect(await tables()).toEqual(['auth_token', 'flavor', 'flavor_counter', 'job', 'mikro_orm_migrations']);
+    const db = await Database.connect(url);
+    try {
+      await db.addFlavor({
+        platform: 'github',
+        name: 'f',
+        labels: [],
+        priority: 0,
+        isDisabled: false,
+        minimumPressure: 0,
+      });
+      await migrate(url);
+      expect(await db.getFlavor('f')).toMatchObject({ name: 'f' });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('fails with the driver’s message on an unreachable server', async () => {
+    await expect(migrate('postgres://postgres@127.0.0.1:1/nothing')).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});

@@ -1,0 +1,77 @@
+import { createTestDatabase } from '@runner-planner/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { Database, type DatabaseOptions, type Flavor, migrate, type NewJob } from '../src/index.js';
+
+export interface DatabaseFixture {
+  db: Database;
+  url: string;
+  /** A plain connection for looking at rows the way an operator would. */
+  sql: pg.Pool;
+}
+
+/** A migrated database of this test file's own, emptied before each test. */
+export function useDatabase(label: string, options: DatabaseOptions = {}): DatabaseFixture {
+  const fixture = {} as DatabaseFixture;
+  let drop: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const created = await createTestDatabase(label);
+    drop = created.drop;
+    fixture.url = created.url;
+    await migrate(created.url);
+    fixture.db = await Database.connect(created.url, options);
+    fixture.sql = new pg.Pool({ connectionString: created.url, max: 2 });
+  });
+  beforeEach(async () => {
+    await fixture.sql.query('TRUNCATE job, flavor, flavor_counter, auth_token');
+  });
+  afterAll(async () => {
+    await fixture.db?.close();
+    await fixture.sql?.end();
+    await drop();
+  });
+  return fixture;
+}
+
+export function flavor(name: string, overrides: Partial<Flavor> = {}): Flavor {
+  return {
+    platform: 'github',
+    name,
+    labels: [],
+    priority: 0,
+    isDisabled: false,
+    minimumPressure: 0,
+    ...overrides,
+  };
+}
+
+export function job(id: string, overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    platform: 'github',
+    id,
+    labels: [],
+    createdAt: new Date(),
+    startedAt: null,
+    completedAt: null,
+    raw: {},
+    ...overrides,
+  };
+}
+
+export async function assignedFlavorOf(fixture: DatabaseFixture, id: string, platform = 'github') {
+  const [found] = await fixture.db.listJobs(platform, { withId: id });
+  if (found === undefined) throw new Error(`job ${platform}/${id} not stored`);
+  return found.assignedFlavor;
+}
+
+/** Pressure recounted from the rows, ignoring the maintained counters. */
+export async function recountedPressures(fixture: DatabaseFixture, platform: string, staleAfterMs: number) {
+  const { rows } = await fixture.sql.query<{ name: string; pressure: number }>(
+    `SELECT f.name, GREATEST(f.minimum_pressure, count(j.pk))::int AS pressure
+     FROM flavor f LEFT JOIN job j ON j.assigned_flavor = f.name AND j.completed_at IS NULL
+       AND j.created_at > now() - $2 * interval '1 millisecond'
+     WHERE f.platform = $1 GROUP BY f.name, f.minimum_pressure`,
+    [platform, staleAfterMs],
+  );
+  return Object.fromEntries(rows.map((row) => [row.name, row.pressure]));
+}

@@ -1,0 +1,19 @@
+export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+export { ADMIN_URL_KEY } from './provided-context.js';
+export {
+  LOCAL_POSTGRES_URL,
+  type PostgresServer,
+  type PostgresServerKind,
+  type PostgresServerMode,
+  type ResolvePostgresServerOptions,
+  resolvePostgresServer,
+  SERVER_MODE_ENV,
+} from './server.js';
+export {
+  type CreateTestDatabaseOptions,
+  createTestDatabase,
+  type TestDatabase,
+  testAdminUrl,
+  testDatabaseName,
+} from './test-database.js';
+export { testDatabaseGlobalSetup } from './vitest-global-setup.js';
