@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, requireSetting } from '../src/index.js';
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: undefined,
+      redisUrl: 'redis://127.0.0.1:6379',
+      queuePrefix: '{runner-planner}',
+      gatewayPort: 8080,
+      plannerPort: 8081,
+      workerPort: 8082,
+      adminToken: undefined,
+      githubWebhookSecrets: [],
+      gitlabWebhookTokens: [],
+      gitlabWebhookSigningTokens: [],
+      gitlabUrl: 'https://gitlab.com',
+      gitlabToken: undefined,
+      githubToken: undefined,
+      githubSelfHostedOnly: true,
+      githubImplicitLabels: [],
+      workerConcurrency: 10,
+      workerLockMs: 30_000,
+      pressureStaleAfterMs: 5 * 86_400_000,
+      pressureHeartbeatSeconds: 30,
+      gatewayBodyLimitBytes: 1_048_576,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://u@db:5432/planner',
+      REDIS_URL: 'rediss://cache:6380',
+      QUEUE_PREFIX: '{rp-prod}',
+      GATEWAY_PORT: '9000',
+      ADMIN_TOKEN: 'planner_v0_abcdefghij_-01234567',
+      GITHUB_WEBHOOK_SECRET: 'old, new',
+      GITLAB_WEBHOOK_TOKEN: 'tok',
+      GITLAB_URL: 'https://gitlab.example.com',
+      GITLAB_TOKEN: 'glpat-x',
+      GITHUB_SELF_HOSTED_ONLY: 'false',
+      GITHUB_IMPLICIT_LABELS: 'x64,jammy',
+      WORKER_CONCURRENCY: '32',
+      PRESSURE_STALE_AFTER: '12h',
+      PRESSURE_HEARTBEAT_SECONDS: '5',
+      GATEWAY_BODY_LIMIT: '512kb',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      databaseUrl: 'postgresql://u@db:5432/planner',
+      redisUrl: 'rediss://cache:6380',
+      queuePrefix: '{rp-prod}',
+      gatewayPort: 9000,
+      adminToken: 'planner_v0_abcdefghij_-01234567',
+      githubWebhookSecrets: ['old', 'new'],
+      gitlabWebhookTokens: ['tok'],
+      githubSelfHostedOnly: false,
+      githubImplicitLabels: ['x64', 'jammy'],
+      workerConcurrency: 32,
+      pressureStaleAfterMs: 12 * 3_600_000,
+      pressureHeartbeatSeconds: 5,
+      gatewayBodyLimitBytes: 512 * 1024,
+      logLevel: 'debug',
+    });
+    expect(loadConfig({ PRESSURE_STALE_AFTER: '3600' }).pressureStaleAfterMs).toBe(3_600_000);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ GATEWAY_PORT: '', DATABASE_URL: '' })).toMatchObject({ gatewayPort: 8080, databaseUrl: undefined });
+  });
+
+  it('names every bad variable at once, with what it must be', () => {
+    const message = problemsOf({
+      GATEWAY_PORT: 'eighty',
+      PLANNER_PORT: '70000',
+      DATABASE_URL: 'mysql://x',
+      REDIS_URL: 'not a url',
+      GITHUB_SELF_HOSTED_ONLY: 'maybe',
+      WORKER_CONCURRENCY: '0',
+      PRESSURE_STALE_AFTER: 'soon',
+      GATEWAY_BODY_LIMIT: 'big',
+      LOG_LEVEL: 'loud',
+      QUEUE_PREFIX: 'a:b',
+    });
+    for (const expected of [
+      'GATEWAY_PORT: must be a port number',
+      'PLANNER_PORT: must be between 1 and 65535',
+      'DATABASE_URL: must be a URL (postgres://',
+      'REDIS_URL: must be a URL (redis://',
+      'GITHUB_SELF_HOSTED_ONLY: must be true or false',
+      'WORKER_CONCURRENCY: must be greater than 0',
+      'PRESSURE_STALE_AFTER: must be a duration',
+      'GATEWAY_BODY_LIMIT: must be a size',
+      'LOG_LEVEL: must be one of',
+      'QUEUE_PREFIX: must not contain ":"',
+    ]) {
+      expect(message).toContain(expected);
+    }
+  });
+
+  it('never echoes a bad secret', () => {
+    const message = problemsOf({ ADMIN_TOKEN: 'planner_v0_short-secret-value' });
+    expect(message).toContain('ADMIN_TOKEN: must be "planner_v0_"');
+    expect(message).not.toContain('short-secret-value');
+  });
+});
+
+describe('requireSetting', () => {
+  it('returns a set value and explains a missing one', () => {
+    expect(requireSetting(['s'], 'GITHUB_WEBHOOK_SECRET', 'to verify webhooks')).toEqual(['s']);
+    expect(() => requireSetting([], 'GITHUB_WEBHOOK_SECRET', 'to verify webhooks')).toThrow(
+      'GITHUB_WEBHOOK_SECRET: must be set (to verify webhooks)',
+    );
+    expect(() => requireSetting(undefined, 'DATABASE_URL', 'where jobs are stored')).toThrow(ConfigError);
+  });
+});
