@@ -8,7 +8,13 @@ export {
   WEBHOOK_QUEUE,
   webhookJobOptions,
 } from './policy.js';
-export { createWebhookProducer, type EnqueueResult, type ProducerOptions, type WebhookProducer } from './producer.js';
+export {
+  createWebhookProducer,
+  type EnqueueResult,
+  type ProducerOptions,
+  QueueUnavailableError,
+  type WebhookProducer,
+} from './producer.js';
 export {
   createWebhookWorker,
   DeadLetterError,

@@ -18,9 +18,35 @@ export interface WebhookProducer {
   close(): Promise<void>;
 }
 
+/** Redis is not connected: the caller should answer 503 so the forge redelivers later. */
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
+  constructor() {
+    super('queue unavailable: Redis is not connected');
+  }
+}
+
 export interface ProducerOptions {
   redisUrl: string;
   prefix?: string;
+}
+
+/** How long a call waits for a connection that is being (re)established before giving up. */
+const CONNECT_WAIT_MS = 1_000;
+
+function whenConnected(connection: Redis): Promise<boolean> {
+  if (connection.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      connection.off('ready', onReady);
+      resolve(false);
+    }, CONNECT_WAIT_MS);
+    connection.once('ready', onReady);
+  });
 }
 
 export function createWebhookProducer(options: ProducerOptions): WebhookProducer {
@@ -36,6 +62,8 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
 
   return {
     async enqueue(envelope) {
+      // BullMQ would wait for the connection forever; a webhook sender must hear "no" instead.
+      if (!(await whenConnected(connection))) throw new QueueUnavailableError();
       const jobId = queueJobId(envelope.platform, envelope.deliveryId);
       const state = await queue.getJobState(jobId);
       if (state === 'failed') {
@@ -52,6 +80,7 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
       return 'enqueued';
     },
     async isReady() {
+      if (!(await whenConnected(connection))) return false;
       try {
         return (await connection.ping()) === 'PONG';
       } catch {

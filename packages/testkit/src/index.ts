@@ -17,3 +17,4 @@ export {
   testDatabaseName,
 } from './test-database.js';
 export { testDatabaseGlobalSetup } from './vitest-global-setup.js';
+export { createTestQueuePrefix, TEST_REDIS_URL, type TestQueuePrefix } from './test-queue.js';
