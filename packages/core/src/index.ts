@@ -1,3 +1,14 @@
+export { decodeWebhookBody } from './body.js';
+export {
+  type GitHubJobEvent,
+  type GitLabJobEvent,
+  type JobAction,
+  type JobEvent,
+  type ParseOutcome,
+  PayloadError,
+} from './events.js';
+export { type GitHubParseOptions, type GitHubWorkflowJobPayload, parseGitHubWorkflowJob } from './github.js';
+export { type GitLabParseOptions, parseGitLabJobHook, parseGitLabTimestamp } from './gitlab.js';
 export { GITHUB_IMPLICIT_LABELS, hasLabel, normalizeLabels, stripImplicitLabels } from './labels.js';
 export { candidateFlavors, flavorCoversLabels, type MatchableJob, matchFlavor } from './matching.js';
 export { countsTowardPressure, DEFAULT_STALE_AFTER_MS, pressureOf, stalenessCutoff } from './staleness.js';

@@ -284,6 +284,18 @@ export class Database {
     await this.updateJobTimestamp(sql.UPDATE_JOB_COMPLETED, platform, id, completedAt, 'completedAt', raw);
   }
 
+  /**
+   * Adds action payloads to a stored job's `raw`, keeping any already stored for an action:
+   * for an event that carries no new timestamp (a late `queued`). NotExistError when not stored.
+   */
+  async mergeJobRaw(platform: string, id: string, raw: Record<string, unknown>): Promise<void> {
+    checkArgument(argumentSchemas.platform, 'job', platform);
+    checkArgument(argumentSchemas.jobId, 'job', id);
+    checkArgument(argumentSchemas.raw, 'job', raw);
+    const found = await this.em().execute(sql.MERGE_JOB_RAW, [JSON.stringify(raw), platform, id]);
+    if (found.length === 0) throw new NotExistError();
+  }
+
   private async updateJobTimestamp(
     statement: string,
     platform: string,

@@ -37,6 +37,11 @@ const updateTimestamp = (column: 'started_at' | 'completed_at') => `
                  updated_at = now()
   WHERE platform = ? AND id = ?
   RETURNING 1 AS found`;
+export const MERGE_JOB_RAW = `
+  UPDATE job SET raw = ?::jsonb || raw, updated_at = now()
+  WHERE platform = ? AND id = ?
+  RETURNING 1 AS found`;
+
 export const UPDATE_JOB_STARTED = updateTimestamp('started_at');
 export const UPDATE_JOB_COMPLETED = updateTimestamp('completed_at');
 

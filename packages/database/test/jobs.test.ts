@@ -149,6 +149,20 @@ describe('updateJobStarted / updateJobCompleted', () => {
     });
   });
 
+  it('mergeJobRaw adds payloads without touching timestamps, keeping stored ones', async () => {
+    await fixture.db.addJob(
+      job('1', { raw: { in_progress: { step: 'p' } }, startedAt: at('2026-11-01T10:00:00Z') }),
+    );
+    await fixture.db.mergeJobRaw('github', '1', { queued: { step: 'q' }, in_progress: { step: 'other' } });
+    const row = await stored('1');
+    expect(row.raw).toEqual({ queued: { step: 'q' }, in_progress: { step: 'p' } });
+    expect(row.startedAt).toEqual(at('2026-11-01T10:00:00Z'));
+    await expect(fixture.db.mergeJobRaw('github', 'nope', {})).rejects.toBeInstanceOf(NotExistError);
+    await expect(
+      fixture.db.mergeJobRaw('github', '1', [] as unknown as Record<string, unknown>),
+    ).rejects.toThrow('raw must be a JSON object');
+  });
+
   it('reject bad arguments with a clear error and change nothing', async () => {
     await fixture.db.addJob(job('1'));
     await expect(fixture.db.updateJobStarted('github', '', new Date())).rejects.toThrow(

@@ -1,0 +1,5 @@
+export { applyJobEvent } from './apply-event.js';
+export { GitLabTagResolver, type JobTagSource, TagLookupError } from './gitlab-tags.js';
+export { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+export { createProcessor, GitLabNotConfiguredError, type ProcessResult } from './processor.js';
+export { type RunningWorker, type StartWorkerOptions, startWorker } from './start.js';
