@@ -18,3 +18,5 @@ export {
 } from './test-database.js';
 export { testDatabaseGlobalSetup } from './vitest-global-setup.js';
 export { createTestQueuePrefix, TEST_REDIS_URL, type TestQueuePrefix } from './test-queue.js';
+export { type FakeGitLab, type FakeGitLabJob, startFakeGitLab } from './fake-gitlab.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -1,0 +1,107 @@
+import type { Config } from '@runner-planner/config';
+import type { WebhookProducer } from '@runner-planner/queue';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Registry } from 'prom-client';
+import type { Platform } from './delivery.js';
+import { GITHUB_WEBHOOK_PATH, githubWebhookRoute } from './github.js';
+import { GITLAB_WEBHOOK_PATH, gitlabWebhookRoute } from './gitlab.js';
+import { createGatewayMetrics } from './metrics.js';
+import { createResponder } from './respond.js';
+
+export interface GatewayOptions {
+  config: Config;
+  producer: WebhookProducer;
+  /** Where metrics are registered; a fresh registry by default. */
+  registry?: Registry;
+  /** Fastify's `logger` option; by default pino at `config.logLevel`. Secrets are redacted either way. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Credentials that must never reach a log line, should a serializer ever include headers. */
+const REDACTED_HEADERS = [
+  'req.headers.authorization',
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["x-hub-signature"]',
+  'req.headers["x-gitlab-token"]',
+  'req.headers["webhook-signature"]',
+];
+
+/** Probes and scrapes would drown the request log. */
+const QUIET_ROUTE = { logLevel: 'warn' } as const;
+
+/** The gateway's HTTP app, ready for `inject()` or `listen()`. */
+export function buildGateway(options: GatewayOptions): FastifyInstance {
+  const { config, producer } = options;
+  const registry = options.registry ?? new Registry();
+  const metrics = createGatewayMetrics(registry);
+  const responder = createResponder(producer, metrics);
+
+  const app = Fastify({ logger: loggerOptions(options.logger, config) });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestDuration.observe(
+      {
+        // The route pattern, not the URL: unknown paths must not create a series each.
+        route: request.routeOptions.url ?? 'unmatched',
+        method: request.method,
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    const platform = webhookPlatform(request.routeOptions.url);
+    const status = error.statusCode ?? 500;
+    if (status === 413 && platform !== undefined) {
+      return responder.reject(
+        reply,
+        platform,
+        413,
+        'too_large',
+        `body is larger than ${config.gatewayBodyLimitBytes} bytes (GATEWAY_BODY_LIMIT)`,
+      );
+    }
+    if (status >= 400 && status < 500) {
+      if (platform !== undefined) {
+        return responder.reject(reply, platform, status, 'bad_request', error.message);
+      }
+      return reply.code(status).send({ error: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ error: `no route ${request.method} ${request.url}` });
+  });
+
+  app.get('/health', QUIET_ROUTE, async () => ({ status: 'ok' }));
+
+  app.get('/ready', QUIET_ROUTE, async (_request, reply) => {
+    if (await producer.isReady()) return { status: 'ready' };
+    return reply.code(503).send({ status: 'unavailable', error: 'Redis is not reachable' });
+  });
+
+  app.get('/metrics', QUIET_ROUTE, async (_request, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  const routeOptions = { config, metrics, responder };
+  app.register(githubWebhookRoute, routeOptions);
+  app.register(gitlabWebhookRoute, routeOptions);
+
+  return app;
+}
+
+function loggerOptions(logger: GatewayOptions['logger'], config: Config): FastifyServerOptions['logger'] {
+  if (logger === false) return false;
+  const base = typeof logger === 'object' ? logger : {};
+  return { level: config.logLevel, ...base, redact: REDACTED_HEADERS };
+}
+
+function webhookPlatform(route: string | undefined): Platform | undefined {
+  if (route === GITHUB_WEBHOOK_PATH) return 'github';
+  if (route === GITLAB_WEBHOOK_PATH) return 'gitlab';
+  return undefined;
+}

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import type { JobEvent } from '@runner-planner/core';
+import { Database, migrate } from '@runner-planner/database';
+import { createTestDatabase } from '@runner-planner/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+
+export interface WorkerFixture {
+  url: string;
+  db: Database;
+  sql: pg.Pool;
+}
+
+export function useDatabase(label: string): WorkerFixture {
+  const fixture = {} as WorkerFixture;
+  let drop = async () => {};
+  beforeAll(async () => {
+    const created = await createTestDatabase(label);
+    drop = created.drop;
+    fixture.url = created.url;
+    await migrate(created.url);
+    fixture.db = await Database.connect(created.url);
+    fixture.sql = new pg.Pool({ connectionString: created.url, max: 2 });
+  });
+  beforeEach(async () => {
+    await fixture.sql.query('TRUNCATE job, flavor, flavor_counter');
+  });
+  afterAll(async () => {
+    await fixture.db?.close();
+    await fixture.sql?.end();
+    await drop();
+  });
+  return fixture;
+}
+
+/** The row as a user sees it, minus the flavor choice (random among equal priorities). */
+export async function storedJob(db: Database, platform: string, id: string) {
+  const [row] = await db.listJobs(platform, { withId: id });
+  if (row === undefined) return undefined;
+  const { assignedFlavor, ...rest } = row;
+  return { ...rest, assigned: assignedFlavor !== null };
+}
+
+const gitlabFixture = new URL(
+  '../../../../shared/fixtures/gitlab/job-hook-docs-example.json',
+  import.meta.url,
+);
+
+/** The GitLab documentation's Job Hook example, with fields overridden. */
+export function gitlabJobHook(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...JSON.parse(readFileSync(gitlabFixture, 'utf8')), ...overrides };
+}
+
+export function githubWorkflowJob(
+  action: 'queued' | 'in_progress' | 'completed' | 'waiting',
+  job: {
+    id: number;
+    labels?: string[];
+    createdAt?: string;
+    startedAt?: string | null;
+    completedAt?: string | null;
+  },
+) {
+  return {
+    action,
+    workflow_job: {
+      id: job.id,
+      run_id: 1,
+      status: action === 'waiting' ? 'waiting' : action,
+      conclusion: action === 'completed' ? 'success' : null,
+      labels: job.labels ?? ['self-hosted', 'linux', 'x64'],
+      created_at: job.createdAt ?? '2026-11-28T10:00:00Z',
+      started_at: job.startedAt ?? '2026-11-28T10:00:00Z',
+      completed_at: action === 'completed' ? (job.completedAt ?? '2026-11-28T10:05:00Z') : null,
+      name: 'build',
+    },
+    repository: { full_name: 'octo/repo' },
+  };
+}
+
+export type { JobEvent };
