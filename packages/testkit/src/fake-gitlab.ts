@@ -19,6 +19,8 @@ export interface FakeGitLab {
   failNext(count: number, status?: number): void;
   /** Every job lookup answers `status` until cleared with `failAll(null)`. */
   failAll(status: number | null): void;
+  /** Answers every request after this many milliseconds (0 to answer at once). */
+  setDelay(ms: number): void;
   /** Paths requested so far, e.g. `/api/v4/projects/1/jobs/2`. */
   readonly requests: string[];
   close(): Promise<void>;
@@ -30,8 +32,10 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   let failures = 0;
   let failureStatus = 500;
   let alwaysFail: number | null = null;
+  let delayMs = 0;
 
-  const server: Server = createServer((request, response) => {
+  const server: Server = createServer(async (request, response) => {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const path = new URL(request.url ?? '/', 'http://fake').pathname;
     requests.push(path);
     const reply = (status: number, body: unknown) => {
@@ -65,6 +69,9 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     },
     failAll(status) {
       alwaysFail = status;
+    },
+    setDelay(ms) {
+      delayMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {

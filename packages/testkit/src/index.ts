@@ -1,4 +1,5 @@
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+export { type FakeGitLab, type FakeGitLabJob, startFakeGitLab } from './fake-gitlab.js';
 export { ADMIN_URL_KEY } from './provided-context.js';
 export {
   LOCAL_POSTGRES_URL,
@@ -9,6 +10,7 @@ export {
   resolvePostgresServer,
   SERVER_MODE_ENV,
 } from './server.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export {
   type CreateTestDatabaseOptions,
   createTestDatabase,
@@ -16,7 +18,5 @@ export {
   testAdminUrl,
   testDatabaseName,
 } from './test-database.js';
-export { testDatabaseGlobalSetup } from './vitest-global-setup.js';
 export { createTestQueuePrefix, TEST_REDIS_URL, type TestQueuePrefix } from './test-queue.js';
-export { type FakeGitLab, type FakeGitLabJob, startFakeGitLab } from './fake-gitlab.js';
-export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { testDatabaseGlobalSetup } from './vitest-global-setup.js';
