@@ -61,7 +61,7 @@ async function settled(): Promise<void> {
     .poll(
       async () => {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed');
-        return counts.waiting + counts.active + counts.delayed;
+        return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0);
       },
       { timeout: 30_000, interval: 100 },
     )
