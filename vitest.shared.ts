@@ -8,6 +8,8 @@ export interface PackageTestOptions {
    * so test files can call `createTestDatabase()` from `@runner-planner/testkit`.
    */
   database?: boolean;
+  /** Test file globs relative to the package; by default every `.test.ts` file under `test/`. */
+  include?: string[];
 }
 
 // The source file rather than `@runner-planner/testkit/global-setup`: vitest resolves
@@ -30,7 +32,7 @@ export function packageTestConfig(name: string, options: PackageTestOptions = {}
     ssr: { resolve: { conditions: ['source', 'node'] } },
     test: {
       name,
-      include: ['test/**/*.test.ts'],
+      include: options.include ?? ['test/**/*.test.ts'],
       testTimeout: options.testTimeout ?? 30_000,
       hookTimeout: 120_000,
       ...(options.database ? { globalSetup: [databaseGlobalSetup] } : {}),
