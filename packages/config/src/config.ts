@@ -48,7 +48,9 @@ const duration = (fallback: string) =>
   z
     .string()
     .transform((value, context) => {
-      const parsed = /^\d+$/.test(value) ? Number(value) * 1000 : (ms(value as ms.StringValue) as number | undefined);
+      const parsed = /^\d+$/.test(value)
+        ? Number(value) * 1000
+        : (ms(value as ms.StringValue) as number | undefined);
       if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) {
         context.addIssue({ code: 'custom', message: 'must be a duration such as 5d, 12h or 3600 (seconds)' });
         return z.NEVER;
@@ -94,7 +96,9 @@ const environmentSchema = z.object({
   WORKER_PORT: port(8082),
   ADMIN_TOKEN: z
     .string()
-    .regex(ADMIN_TOKEN_PATTERN, { message: 'must be "planner_v0_" followed by 20 characters of A-Z a-z 0-9 _ -' })
+    .regex(ADMIN_TOKEN_PATTERN, {
+      message: 'must be "planner_v0_" followed by 20 characters of A-Z a-z 0-9 _ -',
+    })
     .optional(),
   GITHUB_WEBHOOK_SECRET: list,
   GITLAB_WEBHOOK_TOKEN: list,
@@ -142,7 +146,9 @@ export interface Config {
 /** Reads and checks the environment; throws ConfigError naming every bad variable at once. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "not set", as in most deployment tools' templates.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const result = environmentSchema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));

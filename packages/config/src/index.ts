@@ -1,1 +1,8 @@
-export { ADMIN_TOKEN_PATTERN, type Config, ConfigError, type Environment, loadConfig, requireSetting } from './config.js';
+export {
+  ADMIN_TOKEN_PATTERN,
+  type Config,
+  ConfigError,
+  type Environment,
+  loadConfig,
+  requireSetting,
+} from './config.js';

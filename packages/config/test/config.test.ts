@@ -77,7 +77,10 @@ describe('loadConfig', () => {
   });
 
   it('treats empty variables as unset', () => {
-    expect(loadConfig({ GATEWAY_PORT: '', DATABASE_URL: '' })).toMatchObject({ gatewayPort: 8080, databaseUrl: undefined });
+    expect(loadConfig({ GATEWAY_PORT: '', DATABASE_URL: '' })).toMatchObject({
+      gatewayPort: 8080,
+      databaseUrl: undefined,
+    });
   });
 
   it('names every bad variable at once, with what it must be', () => {

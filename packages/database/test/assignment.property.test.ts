@@ -31,10 +31,6 @@ const arbJobs = fc.array(
   { maxLength: 12 },
 );
 
-type Operation =
-  | { kind: 'addJob'; platform: string; labels: string[] }
-  | { kind: 'complete'; index: number }
-  | { kind: 'disable' | 'enable' | 'delete'; index: number };
 const arbOperations = fc.array(
   fc.oneof(
     fc.record({

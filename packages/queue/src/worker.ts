@@ -24,14 +24,19 @@ export type WebhookProcessor<R> = (envelope: Envelope, job: Job<unknown, R>) => 
  * A BullMQ worker for the webhook queue. Envelopes that do not match the schema are
  * dead-lettered with the reason; anything else the processor throws is retried with backoff.
  */
-export function createWebhookWorker<R>(options: WebhookWorkerOptions, processor: WebhookProcessor<R>): Worker {
+export function createWebhookWorker<R>(
+  options: WebhookWorkerOptions,
+  processor: WebhookProcessor<R>,
+): Worker {
   const lockDuration = options.lockMs ?? 30_000;
   const worker = new Worker<unknown, R>(
     WEBHOOK_QUEUE,
     async (job) => {
       const parsed = envelopeSchema.safeParse(job.data);
       if (!parsed.success) {
-        throw new DeadLetterError(`malformed envelope: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        throw new DeadLetterError(
+          `malformed envelope: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+        );
       }
       return processor(parsed.data, job);
     },

@@ -24,7 +24,10 @@ describe('retryDelayMs', () => {
   it('keeps retrying for half a day to a day before parking a job', () => {
     expect(webhookJobOptions.attempts).toBe(MAX_ATTEMPTS);
     const totalMs = (random: () => number) =>
-      Array.from({ length: MAX_ATTEMPTS }, (_, i) => retryDelayMs(i + 1, random)).reduce((sum, ms) => sum + ms, 0);
+      Array.from({ length: MAX_ATTEMPTS }, (_, i) => retryDelayMs(i + 1, random)).reduce(
+        (sum, ms) => sum + ms,
+        0,
+      );
     expect(totalMs(() => 0)).toBeGreaterThan(11.9 * 3_600_000);
     expect(totalMs(() => 0.999_999)).toBeLessThan(24 * 3_600_000);
     expect(webhookJobOptions.removeOnFail).toBe(false);

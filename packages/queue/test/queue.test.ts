@@ -18,7 +18,10 @@ const workers: Worker[] = [];
 
 beforeAll(() => {
   producer = createWebhookProducer({ redisUrl: queuePrefix.redisUrl, prefix: queuePrefix.prefix });
-  inspect = new Queue(WEBHOOK_QUEUE, { connection: { url: queuePrefix.redisUrl }, prefix: queuePrefix.prefix });
+  inspect = new Queue(WEBHOOK_QUEUE, {
+    connection: { url: queuePrefix.redisUrl },
+    prefix: queuePrefix.prefix,
+  });
 });
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((worker) => worker.close()));
@@ -88,7 +91,10 @@ describe('producer', () => {
 
   it('reports Redis readiness and fails fast when Redis is unreachable', async () => {
     expect(await producer.isReady()).toBe(true);
-    const unreachable = createWebhookProducer({ redisUrl: 'redis://127.0.0.1:1', prefix: queuePrefix.prefix });
+    const unreachable = createWebhookProducer({
+      redisUrl: 'redis://127.0.0.1:1',
+      prefix: queuePrefix.prefix,
+    });
     try {
       expect(await unreachable.isReady()).toBe(false);
       const started = Date.now();
@@ -108,7 +114,9 @@ describe('worker', () => {
       if (calls < 3) throw new Error('database unavailable');
       return 'recorded';
     });
-    const completed = new Promise<unknown>((resolve) => worker.once('completed', (_job, result) => resolve(result)));
+    const completed = new Promise<unknown>((resolve) =>
+      worker.once('completed', (_job, result) => resolve(result)),
+    );
     const delivered = envelope();
     await producer.enqueue(delivered);
     expect(await completed).toBe('recorded');
