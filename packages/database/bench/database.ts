@@ -1,0 +1,48 @@
+import pg from 'pg';
+
+/** A database of its own on the admin URL's server, dropped by `drop()` (idempotent). */
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function admin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
+  const name = `runner_planner_bench_${process.pid}_${Date.now()}`;
+  await admin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  let dropped = false;
+  return {
+    name,
+    url: withDatabase(adminUrl, name),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      // FORCE ends connections a failed run may have left open (PostgreSQL 13+).
+      await admin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** `SHOW server_version` of the server behind `url`. */
+export async function serverVersion(url: string): Promise<string> {
+  return admin(url, async (client) => {
+    const result = await client.query<{ server_version: string }>('SHOW server_version');
+    return result.rows[0]?.server_version ?? 'unknown';
+  });
+}

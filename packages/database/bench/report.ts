@@ -1,0 +1,136 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { AddFlavorResult } from './scenarios/add-flavor.js';
+import type { AddJobResult } from './scenarios/add-job.js';
+import type { PressureResult } from './scenarios/pressures.js';
+
+export interface Row {
+  operation: string;
+  unit: 'ms' | 'jobs/s' | 's';
+  ours: number;
+  /** The original SQL on our tables (same data, same schema, same triggers). */
+  baseline: number;
+  /** The original SQL on a copy of the data in the original's own schema; informational. */
+  original: number | undefined;
+  /** ours / baseline. */
+  ratio: number;
+  goal: string;
+  pass: boolean;
+}
+
+const P99_LIMIT_MS = 5;
+const ADD_JOB_MIN_RATIO = 0.8;
+const ADD_FLAVOR_LIMIT_S = 5;
+
+export function buildRows(
+  pressures: PressureResult,
+  addJob: AddJobResult,
+  addFlavor: AddFlavorResult,
+): Row[] {
+  const rows: Row[] = [];
+  const cases = [
+    ['getPressures, all flavors', pressures.all],
+    [`getPressures, one flavor`, pressures.one],
+  ] as const;
+  for (const [name, summary] of cases) {
+    const ours = summary.ours;
+    const baseline = summary.baseline;
+    if (!ours || !baseline) throw new Error(`${name}: missing a side`);
+    rows.push({
+      operation: `${name}: median`,
+      unit: 'ms',
+      ours: ours.medianMs,
+      baseline: baseline.medianMs,
+      original: summary.original?.medianMs,
+      ratio: ours.medianMs / baseline.medianMs,
+      goal: '≤ baseline',
+      pass: ours.medianMs <= baseline.medianMs,
+    });
+    rows.push({
+      operation: `${name}: p99`,
+      unit: 'ms',
+      ours: ours.p99Ms,
+      baseline: baseline.p99Ms,
+      original: summary.original?.p99Ms,
+      ratio: ours.p99Ms / baseline.p99Ms,
+      goal: `≤ ${P99_LIMIT_MS} ms and ≤ baseline`,
+      pass: ours.p99Ms <= P99_LIMIT_MS && ours.p99Ms <= baseline.p99Ms,
+    });
+  }
+  const jobs = addJob.jobsPerSecond;
+  if (jobs.ours === undefined || jobs.baseline === undefined) throw new Error('addJob: missing a side');
+  rows.push({
+    operation: `addJob, ${addJob.callers} concurrent callers`,
+    unit: 'jobs/s',
+    ours: jobs.ours,
+    baseline: jobs.baseline,
+    original: jobs.original,
+    ratio: jobs.ours / jobs.baseline,
+    goal: `≥ ${ADD_JOB_MIN_RATIO}× baseline`,
+    pass: jobs.ours >= ADD_JOB_MIN_RATIO * jobs.baseline,
+  });
+  const worst = addFlavor.worstSeconds;
+  if (worst.ours === undefined || worst.baseline === undefined) throw new Error('addFlavor: missing a side');
+  rows.push({
+    operation: `addFlavor re-assigning ${addFlavor.jobs.toLocaleString('en-US')} jobs (slowest run)`,
+    unit: 's',
+    ours: worst.ours,
+    baseline: worst.baseline,
+    original: worst.original,
+    ratio: worst.ours / worst.baseline,
+    goal: `≤ ${ADD_FLAVOR_LIMIT_S} s`,
+    pass: worst.ours <= ADD_FLAVOR_LIMIT_S,
+  });
+  return rows;
+}
+
+function format(value: number | undefined, unit: Row['unit']): string {
+  if (value === undefined) return '–';
+  if (unit === 'jobs/s') return `${Math.round(value).toLocaleString('en-US')} jobs/s`;
+  return `${value.toFixed(2)} ${unit}`;
+}
+
+/** What the table alone does not say: sample counts and the per-run figures behind each row. */
+export function notes(pressures: PressureResult, addJob: AddJobResult, addFlavor: AddFlavorResult): string[] {
+  const count = (summary: PressureResult['all']) =>
+    Object.entries(summary)
+      .map(([side, s]) => `${side} ${s.samples}`)
+      .join(', ');
+  const perSide = <T extends { side: string }>(items: readonly T[], show: (item: T) => string) =>
+    [...new Set(items.map((item) => item.side))]
+      .map(
+        (side) =>
+          `${side} ${items
+            .filter((item) => item.side === side)
+            .map(show)
+            .join(' / ')}`,
+      )
+      .join('; ');
+  return [
+    'Ratios are ours ÷ the other side: below 1 is better for ms and s, above 1 is better for jobs/s.',
+    `getPressures calls timed: all flavors: ${count(pressures.all)}; one flavor (${pressures.flavor}): ${count(pressures.one)}.` +
+      (pressures.agree ? '' : ' WARNING: the sides returned different pressures.'),
+    `addJob jobs/s per segment, in run order per side: ${perSide(addJob.segments, (s) => Math.round(s.jobsPerSecond).toString())}.`,
+    `addFlavor seconds per run: ${perSide(addFlavor.runs, (r) => r.seconds.toFixed(2))}.`,
+  ];
+}
+
+export function markdownTable(rows: readonly Row[], footnotes: readonly string[] = []): string {
+  const lines = [
+    '| operation | ours | baseline | ratio (ours/baseline) | goal | result | baseline on original schema | ratio (ours/original) |',
+    '|---|---:|---:|---:|---|---|---:|---:|',
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.operation} | ${format(row.ours, row.unit)} | ${format(row.baseline, row.unit)} | ` +
+        `${row.ratio.toFixed(2)}× | ${row.goal} | ${row.pass ? 'pass' : 'FAIL'} | ${format(row.original, row.unit)} | ` +
+        `${row.original === undefined ? '–' : `${(row.ours / row.original).toFixed(2)}×`} |`,
+    );
+  }
+  if (footnotes.length > 0) lines.push('', ...footnotes.map((note) => `- ${note}`));
+  return lines.join('\n');
+}
+
+export async function writeJson(path: URL, report: unknown): Promise<void> {
+  await mkdir(new URL('.', path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+}
