@@ -149,9 +149,21 @@ export class Database {
         throw error;
       }
       if (!checked.isDisabled) {
-        await em.execute(sql.ASSIGN_UNASSIGNED_JOBS, [checked.platform, JSON.stringify(checked.labels)]);
+        await this.assignWaitingJobs(em, checked.platform, checked.labels);
       }
     });
+  }
+
+  /** Waiting jobs that a flavor with these labels could take get the best flavor now available. */
+  private async assignWaitingJobs(em: EntityManager, platform: string, labels: string[]): Promise<void> {
+    const covered = JSON.stringify(labels);
+    await em.execute(sql.ASSIGN_UNASSIGNED_JOBS, [platform, covered, null, platform, covered]);
+  }
+
+  /** A flavor's open jobs go to the next best flavor (or wait); its completed ones are released. */
+  private async moveJobsOff(em: EntityManager, name: string): Promise<void> {
+    await em.execute(sql.REASSIGN_JOBS_OF_FLAVOR, [name, name, name]);
+    await em.execute(sql.RELEASE_JOBS_OF_FLAVOR, [name]);
   }
 
   async getFlavor(name: string): Promise<Flavor> {
@@ -183,10 +195,10 @@ export class Database {
       const found = await em.execute(sql.SET_FLAVOR_DISABLED, [disabled, platform, name]);
       if (found.length === 0) throw new NotExistError();
       if (disabled) {
-        await em.execute(sql.REASSIGN_JOBS_OF_FLAVOR, [name, name]);
+        await this.moveJobsOff(em, name);
       } else {
         const flavor = await em.findOneOrFail(FlavorEntity, { name });
-        await em.execute(sql.ASSIGN_UNASSIGNED_JOBS, [platform, JSON.stringify(flavor.labels)]);
+        await this.assignWaitingJobs(em, platform, flavor.labels);
       }
     });
   }
@@ -198,7 +210,7 @@ export class Database {
       await em.execute(sql.LOCK_FOR_FLAVOR_CHANGE, [sql.ASSIGNMENT_LOCK_KEY]);
       const flavor = await em.findOne(FlavorEntity, { platform, name });
       if (flavor === null) return;
-      await em.execute(sql.REASSIGN_JOBS_OF_FLAVOR, [name, name]);
+      await this.moveJobsOff(em, name);
       await em.execute(sql.DELETE_FLAVOR, [platform, name]);
     });
   }

@@ -5,9 +5,9 @@
  */
 
 /** The best enabled flavor for the job row aliased `j`: highest priority, random among equals. */
-const bestFlavorFor = (excluding: string) => `(
+const bestFlavor = `(
   SELECT f.name FROM flavor AS f
-  WHERE NOT f.is_disabled AND f.platform = j.platform AND f.labels @> j.labels ${excluding}
+  WHERE NOT f.is_disabled AND f.platform = j.platform AND f.labels @> j.labels
   ORDER BY f.priority DESC, random()
   LIMIT 1)`;
 
@@ -20,7 +20,7 @@ export const LOCK_FOR_FLAVOR_CHANGE = 'SELECT pg_advisory_xact_lock(?)';
 export const INSERT_JOBS = `
   INSERT INTO job AS inserted (platform, id, labels, created_at, started_at, completed_at, raw, assigned_flavor)
   SELECT j.platform, j.id, j.labels, j.created_at, j.started_at, j.completed_at, j.raw,
-         CASE WHEN j.completed_at IS NULL THEN ${bestFlavorFor('')} END
+         CASE WHEN j.completed_at IS NULL THEN ${bestFlavor} END
   FROM jsonb_to_recordset(?::jsonb) AS j(platform text, id text, labels text[], created_at timestamptz,
                                          started_at timestamptz, completed_at timestamptz, raw jsonb)
   ORDER BY j.platform, j.id
@@ -45,17 +45,45 @@ export const MERGE_JOB_RAW = `
 export const UPDATE_JOB_STARTED = updateTimestamp('started_at');
 export const UPDATE_JOB_COMPLETED = updateTimestamp('completed_at');
 
-/** Gives unassigned incomplete jobs that `labels` covers the best flavor now available. */
-export const ASSIGN_UNASSIGNED_JOBS = `
-  UPDATE job AS j SET assigned_flavor = ${bestFlavorFor('')}
-  WHERE j.platform = ? AND j.assigned_flavor IS NULL AND j.completed_at IS NULL
-    AND j.labels <@ ARRAY(SELECT jsonb_array_elements_text(?::jsonb))`;
+/**
+ * The top-priority candidate flavors for each distinct label set among the jobs `targets`
+ * selects, excluding one flavor name (or none). Label sets are normalised (sorted, lowercase),
+ * so equal sets are equal arrays; a bulk re-assignment then matches once per label set, not once
+ * per job, and still draws a random candidate per job.
+ */
+const candidatesByLabels = (targets: string) => `
+  label_sets AS (SELECT DISTINCT j.platform, j.labels FROM job AS j WHERE ${targets}),
+  ranked AS (
+    SELECT s.platform, s.labels, f.name, rank() OVER (PARTITION BY s.platform, s.labels ORDER BY f.priority DESC) AS place
+    FROM label_sets AS s
+    JOIN flavor AS f ON NOT f.is_disabled AND f.platform = s.platform AND f.labels @> s.labels
+    WHERE f.name IS DISTINCT FROM ?
+  ),
+  candidates AS (
+    SELECT platform, labels, array_agg(name) AS names FROM ranked WHERE place = 1 GROUP BY platform, labels
+  )`;
 
-/** Moves a flavor's jobs to the next best flavor (completed ones are just released). */
+const pickCandidate = 'c.names[1 + floor(random() * cardinality(c.names))::integer]';
+
+/** Gives the waiting jobs of a platform that `labels` covers the best flavor now available. */
+const waitingJobsCoveredBy = `j.platform = ? AND j.assigned_flavor IS NULL AND j.completed_at IS NULL
+    AND j.labels <@ ARRAY(SELECT jsonb_array_elements_text(?::jsonb))`;
+export const ASSIGN_UNASSIGNED_JOBS = `
+  WITH ${candidatesByLabels(waitingJobsCoveredBy)}
+  UPDATE job AS j SET assigned_flavor = ${pickCandidate}
+  FROM candidates AS c
+  WHERE ${waitingJobsCoveredBy} AND j.platform = c.platform AND j.labels = c.labels`;
+
+/**
+ * Moves a flavor's open jobs to the next best flavor, or leaves them waiting when there is none,
+ * and releases its completed ones.
+ */
+export const RELEASE_JOBS_OF_FLAVOR = 'UPDATE job SET assigned_flavor = NULL WHERE assigned_flavor = ?';
 export const REASSIGN_JOBS_OF_FLAVOR = `
-  UPDATE job AS j SET assigned_flavor =
-    CASE WHEN j.completed_at IS NULL THEN ${bestFlavorFor('AND f.name <> ?')} END
-  WHERE j.assigned_flavor = ?`;
+  WITH ${candidatesByLabels('j.assigned_flavor = ? AND j.completed_at IS NULL')}
+  UPDATE job AS j SET assigned_flavor = ${pickCandidate}
+  FROM candidates AS c
+  WHERE j.assigned_flavor = ? AND j.completed_at IS NULL AND j.platform = c.platform AND j.labels = c.labels`;
 
 export const SET_FLAVOR_DISABLED = `
   UPDATE flavor SET is_disabled = ? WHERE platform = ? AND name = ? RETURNING 1 AS found`;

@@ -131,6 +131,19 @@ describe('assignment', () => {
     expect(await assignedFlavorOf(fixture, '3')).toBe('next');
   });
 
+  it('spreads the jobs of a disabled flavor randomly over the next best flavors of equal priority', async () => {
+    await fixture.db.addFlavor(flavor('first', { labels: ['x64'], priority: 9 }));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => fixture.db.addJob(job(`s${i}`, { labels: ['x64'] }))));
+    await fixture.db.addFlavor(flavor('left', { labels: ['x64'], priority: 3 }));
+    await fixture.db.addFlavor(flavor('right', { labels: ['x64', 'large'], priority: 3 }));
+    await fixture.db.disableFlavor('github', 'first');
+    const pressures = await fixture.db.getPressures('github');
+    expect((pressures.left ?? 0) + (pressures.right ?? 0)).toBe(200);
+    // Binomial(200, 0.5) below 50 has probability ~1e-12.
+    expect(pressures.left).toBeGreaterThan(50);
+    expect(pressures.right).toBeGreaterThan(50);
+  });
+
   it('disabling the only matching flavor leaves its jobs unassigned until it is enabled again', async () => {
     await fixture.db.addFlavor(flavor('only', { labels: ['x64'] }));
     await fixture.db.addJob(job('1', { labels: ['x64'] }));
