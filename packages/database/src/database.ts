@@ -19,6 +19,7 @@ import {
 } from '@runner-planner/core';
 import DataLoader from 'dataloader';
 import pRetry from 'p-retry';
+import type pg from 'pg';
 import { AuthTokenEntity, FlavorEntity, type FlavorRow, JobEntity, type JobRow } from './entities.js';
 import { ExistError, NotExistError } from './errors.js';
 import { openOrm } from './orm.js';
@@ -335,13 +336,28 @@ export class Database {
   async getPressures(platform: string, ...flavors: string[]): Promise<Record<string, number>> {
     checkArgument(argumentSchemas.platform, 'platform', platform);
     const names = flavors.length === 0 ? null : JSON.stringify(flavors);
-    const rows = await this.em().execute<{ name: string; pressure: number }[]>(sql.SELECT_PRESSURES, [
-      platform,
-      names,
-      names,
-      this.staleAfterMs,
-    ]);
-    return Object.fromEntries(rows.map((row) => [row.name, Number(row.pressure)]));
+    const rows = await this.withDriverClient(async (client) => {
+      const result = await client.query<{ name: string; pressure: number }>({
+        ...sql.SELECT_PRESSURES,
+        values: [platform, names, this.staleAfterMs],
+      });
+      return result.rows;
+    });
+    return Object.fromEntries(rows.map((row) => [row.name, row.pressure]));
+  }
+
+  /**
+   * Runs `work` on a `pg` client borrowed from the ORM's own pool: for a prepared statement,
+   * which the ORM's query layer cannot issue, on the hot read path.
+   */
+  private async withDriverClient<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+    const knex = (this.orm.em as EntityManager).getKnex();
+    const client = (await knex.client.acquireConnection()) as pg.ClientBase;
+    try {
+      return await work(client);
+    } finally {
+      await knex.client.releaseConnection(client);
+    }
   }
 
   /** Signals after any committed change that may move a pressure; one LISTEN connection per process. */

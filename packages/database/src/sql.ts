@@ -92,20 +92,24 @@ export const DELETE_FLAVOR = 'DELETE FROM flavor WHERE platform = ? AND name = ?
 
 /**
  * Pressure from the maintained counters, less the incomplete jobs past the staleness window
- * (found through a partial index). `names` is a JSON array, or null for every flavor.
+ * (found through a partial index). A named prepared statement with `$n` parameters, since it is
+ * the hottest read: $1 platform, $2 JSON array of names or null for every flavor, $3 window in ms.
  */
-export const SELECT_PRESSURES = `
-  WITH wanted AS (
-    SELECT f.name, f.minimum_pressure FROM flavor AS f
-    WHERE f.platform = ? AND (?::jsonb IS NULL OR f.name IN (SELECT jsonb_array_elements_text(?::jsonb)))
-  ), stale AS (
-    SELECT j.assigned_flavor, count(*) AS jobs FROM job AS j
-    WHERE j.completed_at IS NULL AND j.assigned_flavor IS NOT NULL
-      AND j.created_at <= now() - ? * interval '1 millisecond'
-      AND j.assigned_flavor IN (SELECT name FROM wanted)
-    GROUP BY j.assigned_flavor
-  )
-  SELECT w.name, GREATEST(w.minimum_pressure, c.incomplete_jobs - COALESCE(s.jobs, 0))::integer AS pressure
-  FROM wanted AS w
-  JOIN flavor_counter AS c ON c.flavor = w.name
-  LEFT JOIN stale AS s ON s.assigned_flavor = w.name`;
+export const SELECT_PRESSURES = {
+  name: 'runner_planner_select_pressures',
+  text: `
+    WITH wanted AS (
+      SELECT f.name, f.minimum_pressure FROM flavor AS f
+      WHERE f.platform = $1 AND ($2::jsonb IS NULL OR f.name IN (SELECT jsonb_array_elements_text($2::jsonb)))
+    ), stale AS (
+      SELECT j.assigned_flavor, count(*) AS jobs FROM job AS j
+      WHERE j.completed_at IS NULL AND j.assigned_flavor IS NOT NULL
+        AND j.created_at <= now() - $3::double precision * interval '1 millisecond'
+        AND j.assigned_flavor IN (SELECT name FROM wanted)
+      GROUP BY j.assigned_flavor
+    )
+    SELECT w.name, GREATEST(w.minimum_pressure, c.incomplete_jobs - COALESCE(s.jobs, 0))::integer AS pressure
+    FROM wanted AS w
+    JOIN flavor_counter AS c ON c.flavor = w.name
+    LEFT JOIN stale AS s ON s.assigned_flavor = w.name`,
+};

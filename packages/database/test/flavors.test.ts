@@ -133,7 +133,9 @@ describe('assignment', () => {
 
   it('spreads the jobs of a disabled flavor randomly over the next best flavors of equal priority', async () => {
     await fixture.db.addFlavor(flavor('first', { labels: ['x64'], priority: 9 }));
-    await Promise.all(Array.from({ length: 200 }, (_, i) => fixture.db.addJob(job(`s${i}`, { labels: ['x64'] }))));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => fixture.db.addJob(job(`s${i}`, { labels: ['x64'] }))),
+    );
     await fixture.db.addFlavor(flavor('left', { labels: ['x64'], priority: 3 }));
     await fixture.db.addFlavor(flavor('right', { labels: ['x64', 'large'], priority: 3 }));
     await fixture.db.disableFlavor('github', 'first');
