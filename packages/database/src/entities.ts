@@ -1,25 +1,14 @@
 import { EntitySchema } from '@mikro-orm/core';
+import type { Flavor, Job } from '@runner-planner/core';
 
-export interface FlavorRow {
-  name: string;
-  platform: string;
-  labels: string[];
-  priority: number;
-  isDisabled: boolean;
-  minimumPressure: number;
+/** A flavor as stored: the domain flavor plus bookkeeping. */
+export interface FlavorRow extends Flavor {
   createdAt?: Date;
 }
 
-export interface JobRow {
+/** A job as stored: the domain job plus its surrogate key and the time of its last event. */
+export interface JobRow extends Job {
   pk: string;
-  platform: string;
-  id: string;
-  labels: string[];
-  createdAt: Date;
-  startedAt: Date | null;
-  completedAt: Date | null;
-  raw: Record<string, unknown>;
-  assignedFlavor: string | null;
   updatedAt: Date;
 }
 
