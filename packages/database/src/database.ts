@@ -362,13 +362,8 @@ export class Database {
 
   /** Signals after any committed change that may move a pressure; one LISTEN connection per process. */
   subscribePressureChanges(): PressureSubscription {
-    const subscription = subscribeToPressure(this.databaseUrl);
+    const subscription = subscribeToPressure(this.databaseUrl, () => this.subscriptions.delete(subscription));
     this.subscriptions.add(subscription);
-    const close = subscription.close.bind(subscription);
-    subscription.close = async () => {
-      this.subscriptions.delete(subscription);
-      await close();
-    };
     return subscription;
   }
 

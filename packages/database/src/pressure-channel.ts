@@ -71,10 +71,13 @@ class PressureChannel {
     private readonly onIdle: () => void,
   ) {}
 
-  subscribe(): PressureSubscription {
+  subscribe(onClose: () => void): PressureSubscription {
     this.stopping = false;
     const ready = this.ensureConnected();
-    const subscriber = new Subscriber(ready, (gone) => this.unsubscribe(gone));
+    const subscriber = new Subscriber(ready, (gone) => {
+      this.unsubscribe(gone);
+      onClose();
+    });
     this.subscribers.add(subscriber);
     // A failure here is retried forever; callers learn of it only through `ready` never settling.
     ready.catch(() => {});
@@ -146,12 +149,18 @@ class PressureChannel {
 
 const channels = new Map<string, PressureChannel>();
 
-/** Subscribes to pressure changes of a database through this process's single LISTEN connection. */
-export function subscribeToPressure(databaseUrl: string): PressureSubscription {
+/**
+ * Subscribes to pressure changes of a database through this process's single LISTEN connection;
+ * `onClose` runs once when the subscription is closed.
+ */
+export function subscribeToPressure(
+  databaseUrl: string,
+  onClose: () => void = () => {},
+): PressureSubscription {
   let channel = channels.get(databaseUrl);
   if (channel === undefined) {
     channel = new PressureChannel(databaseUrl, () => channels.delete(databaseUrl));
     channels.set(databaseUrl, channel);
   }
-  return channel.subscribe();
+  return channel.subscribe(onClose);
 }
