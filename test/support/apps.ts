@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-export type AppName = 'gateway' | 'worker';
+export type AppName = 'gateway' | 'worker' | 'planner';
 
 /** An app started as its own process, exactly as `node apps/<app>/dist/main.js`. */
 export interface AppProcess {
@@ -18,7 +18,11 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
-const PORT_VARIABLE: Record<AppName, string> = { gateway: 'GATEWAY_PORT', worker: 'WORKER_PORT' };
+const PORT_VARIABLE: Record<AppName, string> = {
+  gateway: 'GATEWAY_PORT',
+  worker: 'WORKER_PORT',
+  planner: 'PLANNER_PORT',
+};
 
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -1,0 +1,146 @@
+import { type Config, requireSetting } from '@runner-planner/config';
+import type { Database } from '@runner-planner/database';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from 'prom-client';
+import { createAuthenticator } from './auth.js';
+import { trackConnections } from './connections.js';
+import { registerDashboard } from './dashboard.js';
+import { createPlannerMetrics } from './metrics.js';
+import { PressureHub } from './pressure-hub.js';
+import { HttpError, sendText } from './respond.js';
+import { flavorRoutes } from './routes/flavors.js';
+import { jobRoutes } from './routes/jobs.js';
+import { pressureRoutes } from './routes/pressure.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+export interface PlannerOptions {
+  config: Config;
+  /** The planner does not close it: whoever connected it does (startPlanner does). */
+  db: Database;
+  /** Where metrics are registered; a fresh registry by default. */
+  registry?: Registry;
+  /** Fastify's `logger` option; by default pino at `config.logLevel`. Credentials are redacted either way. */
+  logger?: FastifyServerOptions['logger'];
+  /** Mount the queue dashboard at /admin/queues (default true; it connects to Redis). */
+  dashboard?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The hub every pressure stream of this app is fed by; `pressureHub.size` = streams open. */
+    pressureHub: PressureHub;
+  }
+}
+
+/** Never in a log line: API tokens travel in `Authorization`. */
+const REDACTED_HEADERS = ['req.headers.authorization', 'res.headers["set-cookie"]'];
+
+/** Probes and scrapes would drown the request log. */
+const QUIET_ROUTE = { logLevel: 'warn' } as const;
+
+/**
+ * The planner's HTTP app (planner v1 API, pressure streams, /metrics, /admin/queues), ready for
+ * `inject()` or `listen()`. Closing it ends every open pressure stream first.
+ */
+export function buildPlanner(options: PlannerOptions): FastifyInstance {
+  const { config, db } = options;
+  const adminToken = requireSetting(
+    config.adminToken,
+    'ADMIN_TOKEN',
+    'the planner API and the queue dashboard are managed with it',
+  );
+  const databaseUrl = requireSetting(config.databaseUrl, 'DATABASE_URL', 'the planner metrics read from it');
+  const heartbeatMs = config.pressureHeartbeatSeconds * 1000;
+
+  const app = Fastify({ logger: loggerOptions(options.logger, config) });
+  const hub = new PressureHub({
+    db,
+    refreshMs: heartbeatMs,
+    onError: (err) => app.log.warn({ err }, 'pressure streams: reading pressure failed, retrying'),
+  });
+  const metrics = createPlannerMetrics({
+    db,
+    databaseUrl,
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    streams: () => hub.size,
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+  });
+  const auth = createAuthenticator({ adminToken, db });
+
+  app.decorate('pressureHub', hub);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('pressureStream', false);
+
+  app.addHook('onResponse', async (request, reply) => {
+    // A stream's duration is how long a client listened, not how fast the planner answered.
+    if (request.pressureStream) return;
+    metrics.httpRequestDuration.observe(
+      {
+        // The route pattern, not the URL: unknown paths must not create a series each.
+        route: request.routeOptions.url ?? 'unmatched',
+        method: request.method,
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+  // Streams never finish on their own: end them so the server can close, and drop the
+  // connections with nothing in flight (requests in flight still finish).
+  const connections = trackConnections(app.server);
+  app.addHook('preClose', async () => {
+    await hub.close();
+    connections.closeUnused();
+  });
+  app.addHook('onClose', async () => {
+    await metrics.close();
+  });
+
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    if (error instanceof HttpError) return sendText(reply, error.statusCode, error.message);
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendText(reply, status, error.message);
+    request.log.error({ err: error }, 'request failed');
+    return sendText(reply, 500, 'internal error');
+  });
+
+  // Go's ServeMux answer, which clients of the original may match on.
+  app.setNotFoundHandler((_request, reply) => sendText(reply, 404, '404 page not found'));
+
+  app.get('/health', QUIET_ROUTE, async () => ({ status: 'ok' }));
+  app.get('/metrics', QUIET_ROUTE, async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.register(async (api) => {
+    // Every API body is read as JSON whatever its content type (the original did not look at
+    // it); the routes parse it themselves to answer `invalid payload: …` like the original.
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    await api.register(flavorRoutes, { db, auth });
+    await api.register(pressureRoutes, { db, auth, hub, heartbeatMs });
+    await api.register(tokenRoutes, { db, auth });
+    await api.register(jobRoutes, { db, auth });
+  });
+
+  if (options.dashboard ?? true) {
+    app.register(async (scope) => {
+      const dashboard = await registerDashboard(scope, {
+        redisUrl: config.redisUrl,
+        prefix: config.queuePrefix,
+        adminToken,
+      });
+      scope.addHook('onClose', async () => {
+        await dashboard.close();
+      });
+    });
+  }
+
+  return app;
+}
+
+function loggerOptions(logger: PlannerOptions['logger'], config: Config): FastifyServerOptions['logger'] {
+  if (logger === false) return false;
+  const base = typeof logger === 'object' ? logger : {};
+  return { level: config.logLevel, ...base, redact: REDACTED_HEADERS };
+}

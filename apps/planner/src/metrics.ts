@@ -1,0 +1,267 @@
+import type { Database } from '@runner-planner/database';
+import { producerConnection, WEBHOOK_QUEUE } from '@runner-planner/queue';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export const PLATFORMS = ['github', 'gitlab'] as const;
+/** BullMQ states reported by `runner_planner_queue_jobs`; `failed` holds the dead letters. */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+/** Every BullMQ queue of the system, reported by `runner_planner_queue_jobs`. */
+const METRIC_QUEUES: readonly string[] = [WEBHOOK_QUEUE];
+
+/** A scrape must answer before Prometheus gives up (10 s by default), even with a dependency down. */
+const COLLECT_TIMEOUT_MS = 4_000;
+
+export interface PlannerMetricsOptions {
+  /** Where to register; a new registry by default. A shared registry (all-in-one start) works. */
+  registry?: Registry;
+  db: Database;
+  /** For the one counting query the Database class has no call for (`runner_planner_jobs`). */
+  databaseUrl: string;
+  redisUrl: string;
+  prefix: string;
+  /** How many pressure streams are open right now. */
+  streams: () => number;
+}
+
+export interface PlannerMetrics {
+  registry: Registry;
+  /** Observed by the HTTP server for every request it answers. */
+  httpRequestDuration: Histogram<'route' | 'method' | 'status_code'>;
+  /** Closes the database pool and Redis connection the collectors use; the metrics stay registered. */
+  close(): Promise<void>;
+}
+
+interface JobCountRow {
+  platform: string;
+  running: boolean;
+  n: string;
+}
+
+/** How long a scrape waits for a Redis connection that is not ready. */
+const REDIS_READY_WAIT_MS = 1_000;
+
+/** How long one count of incomplete jobs answers scrapes. */
+const JOB_COUNTS_MAX_AGE_MS = 10_000;
+
+/**
+ * Incomplete jobs by platform and whether they started. Both halves of the UNION match a partial
+ * index on incomplete jobs (assigned and unassigned), so the scan touches incomplete jobs only.
+ */
+const JOB_COUNTS_SQL = `
+  SELECT platform, running, sum(n)::bigint AS n FROM (
+    SELECT platform, started_at IS NOT NULL AS running, count(*) AS n FROM job
+      WHERE completed_at IS NULL AND assigned_flavor IS NOT NULL GROUP BY 1, 2
+    UNION ALL
+    SELECT platform, started_at IS NOT NULL AS running, count(*) AS n FROM job
+      WHERE completed_at IS NULL AND assigned_flavor IS NULL GROUP BY 1, 2
+  ) counts GROUP BY 1, 2`;
+
+/**
+ * The planner's Prometheus metrics. Gauges are read when scraped; a collector whose database or
+ * Redis is unreachable reports no series for that scrape instead of failing the whole scrape.
+ */
+export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMetrics {
+  const registry = options.registry ?? new Registry();
+  const { db } = options;
+  let closed = false;
+
+  if (registry.getSingleMetric('runner_planner_planner_process_cpu_seconds_total') === undefined) {
+    collectDefaultMetrics({ register: registry, prefix: 'runner_planner_planner_' });
+  }
+
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: 1,
+    idleTimeoutMillis: 60_000,
+    connectionTimeoutMillis: COLLECT_TIMEOUT_MS,
+    statement_timeout: COLLECT_TIMEOUT_MS,
+    application_name: 'runner-planner planner metrics',
+  });
+  // An idle client losing its server is reported here; the next query reconnects.
+  pool.on('error', () => {});
+
+  // The count reads every incomplete job's row: scrapes close together (several Prometheus
+  // replicas) share one query, and a result is reused for JOB_COUNTS_MAX_AGE_MS.
+  let counted: { at: number; rows: JobCountRow[] } | undefined;
+  let counting: Promise<JobCountRow[] | undefined> | undefined;
+  const jobCounts = (): Promise<JobCountRow[] | undefined> => {
+    if (counted !== undefined && Date.now() - counted.at < JOB_COUNTS_MAX_AGE_MS) {
+      return Promise.resolve(counted.rows);
+    }
+    counting ??= attempt(() => pool.query<JobCountRow>(JOB_COUNTS_SQL)).then((result) => {
+      counting = undefined;
+      if (result === undefined) return undefined;
+      counted = { at: Date.now(), rows: result.rows };
+      return result.rows;
+    });
+    return counting;
+  };
+
+  // Offline queue on: BullMQ issues commands while a queue initialises, even if closed at once.
+  const connection = producerConnection(options.redisUrl, { enableOfflineQueue: true });
+  connection.on('error', () => {});
+  // Commands fail at once while Redis is unreachable (no offline queue): a scrape waits a
+  // little for a connection being made, not for a Redis that is down.
+  const redisReady = (): Promise<boolean> => {
+    if (connection.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        connection.off('ready', onReady);
+        resolve(false);
+      }, REDIS_READY_WAIT_MS);
+      timer.unref();
+      connection.once('ready', onReady);
+    });
+  };
+  const queues = METRIC_QUEUES.map((name) => {
+    const queue = new Queue(name, { connection, prefix: options.prefix });
+    queue.on('error', () => {});
+    return queue;
+  });
+
+  const httpRequestDuration =
+    (registry.getSingleMetric('runner_planner_planner_request_duration_seconds') as
+      | Histogram<'route' | 'method' | 'status_code'>
+      | undefined) ??
+    new Histogram({
+      name: 'runner_planner_planner_request_duration_seconds',
+      help: 'Planner HTTP request duration, by route pattern, method and status code.',
+      labelNames: ['route', 'method', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+
+  replace(
+    registry,
+    'runner_planner_pressure',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Pressure of each flavor: max(minimum pressure, its incomplete jobs within the staleness window).',
+        labelNames: ['platform', 'flavor'],
+        registers: [],
+        async collect() {
+          const read = closed
+            ? undefined
+            : await attempt(() => Promise.all(PLATFORMS.map((platform) => db.getPressures(platform))));
+          this.reset();
+          read?.forEach((pressures, index) => {
+            const platform = PLATFORMS[index] as string;
+            for (const [flavor, value] of Object.entries(pressures)) this.set({ platform, flavor }, value);
+          });
+        },
+      }),
+  );
+
+  replace(
+    registry,
+    'runner_planner_jobs',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Incomplete CI jobs (any age, assigned or not), by platform and state: queued (not started) or running.',
+        labelNames: ['platform', 'state'],
+        registers: [],
+        async collect() {
+          const rows = closed ? undefined : await jobCounts();
+          this.reset();
+          if (rows === undefined) return;
+          for (const platform of PLATFORMS) {
+            this.set({ platform, state: 'queued' }, 0);
+            this.set({ platform, state: 'running' }, 0);
+          }
+          for (const row of rows) {
+            this.set({ platform: row.platform, state: row.running ? 'running' : 'queued' }, Number(row.n));
+          }
+        },
+      }),
+  );
+
+  replace(
+    registry,
+    'runner_planner_queue_jobs',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Jobs in each BullMQ queue by state; failed = dead letters (and jobs that used up their retries).',
+        labelNames: ['queue', 'state'],
+        registers: [],
+        async collect() {
+          const counts =
+            closed || !(await redisReady())
+              ? undefined
+              : await attempt(() => Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_STATES))));
+          this.reset();
+          counts?.forEach((byState, index) => {
+            const queue = METRIC_QUEUES[index] as string;
+            for (const state of QUEUE_STATES) this.set({ queue, state }, byState[state] ?? 0);
+          });
+        },
+      }),
+  );
+
+  replace(
+    registry,
+    'runner_planner_pressure_streams',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Pressure streams (GET …/pressure?stream=true) open right now.',
+        registers: [],
+        collect() {
+          try {
+            this.set(options.streams());
+          } catch {
+            // Keeps the last value: a gauge without labels always reports one.
+          }
+        },
+      }),
+  );
+
+  return {
+    registry,
+    httpRequestDuration,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled(queues.map((queue) => queue.close()));
+      connection.disconnect();
+      await pool.end().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Registers the gauge `create` makes, replacing one of the same name: a collector bound to an older planner's
+ * connections (a restarted app on a shared registry) must not keep answering.
+ */
+function replace<T extends string>(
+  registry: Registry,
+  name: string,
+  create: (name: string) => Gauge<T>,
+): void {
+  if (registry.getSingleMetric(name) !== undefined) registry.removeSingleMetric(name);
+  registry.registerMetric(create(name));
+}
+
+/** The work's result, or undefined if it failed or took longer than a scrape can wait. */
+async function attempt<T>(work: () => Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), COLLECT_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work(), timeout]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,240 @@
+import { type Flavor, InvalidInputError, type Job, PLATFORMS, parseFlavor } from '@runner-planner/core';
+import { HttpError, PayloadError } from './respond.js';
+
+/**
+ * The planner v1 wire format: snake_case JSON, RFC 3339 timestamps, and the request shapes the
+ * original accepted. Missing numeric and boolean fields default to zero values, as Go's JSON
+ * decoding left them; unknown fields are ignored.
+ */
+
+export interface FlavorJson {
+  platform: string;
+  name: string;
+  labels: string[];
+  priority: number;
+  is_disabled: boolean;
+  minimum_pressure: number;
+}
+
+export interface JobJson {
+  platform: string;
+  id: string;
+  labels: string[];
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  raw: Record<string, unknown>;
+  assigned_flavor: string | null;
+}
+
+export function flavorToJson(flavor: Flavor): FlavorJson {
+  return {
+    platform: flavor.platform,
+    name: flavor.name,
+    labels: flavor.labels,
+    priority: flavor.priority,
+    is_disabled: flavor.isDisabled,
+    minimum_pressure: flavor.minimumPressure,
+  };
+}
+
+export function jobToJson(job: Job): JobJson {
+  return {
+    platform: job.platform,
+    id: job.id,
+    labels: job.labels,
+    created_at: job.createdAt.toISOString(),
+    started_at: job.startedAt?.toISOString() ?? null,
+    completed_at: job.completedAt?.toISOString() ?? null,
+    raw: job.raw,
+    assigned_flavor: job.assignedFlavor,
+  };
+}
+
+const INT32_MAX = 2_147_483_647;
+/** Most jobs one `GET /api/v1/jobs/{platform}` returns; ask again with `created_after` for more. */
+export const MAX_LIST_LIMIT = 10_000;
+
+/** The request body as a JSON object (the API reads every body as JSON, whatever its content type). */
+export function jsonObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === '') throw new PayloadError('the body is empty, expected a JSON object');
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch (err) {
+      throw new PayloadError(err instanceof Error ? err.message : 'not JSON');
+    }
+  }
+  // JSON null decodes to "no fields given", as in Go.
+  if (parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new PayloadError('the body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function isKnownPlatformName(platform: string): boolean {
+  return (PLATFORMS as readonly string[]).includes(platform);
+}
+
+export const PLATFORM_CHOICES = PLATFORMS.join(', ');
+
+/** `POST /api/v1/flavors/{name}`: the flavor to add, with every bad field named, or PayloadError. */
+export function readFlavorPayload(name: string, body: unknown): Flavor {
+  const input = jsonObject(body);
+  const problems: string[] = [];
+
+  const platform = input.platform;
+  if (typeof platform !== 'string' || platform.trim() === '') {
+    problems.push('platform must be a non-empty string');
+  } else if (!isKnownPlatformName(platform)) {
+    problems.push(`platform must be one of ${PLATFORM_CHOICES}`);
+  }
+
+  const labels = input.labels ?? [];
+  if (!Array.isArray(labels) || labels.some((label) => typeof label !== 'string')) {
+    problems.push('labels must be an array of strings');
+  }
+
+  const priority = input.priority ?? 0;
+  if (typeof priority !== 'number' || !Number.isInteger(priority)) {
+    problems.push('priority must be an integer');
+  } else if (Math.abs(priority) > INT32_MAX) {
+    problems.push(`priority must be between -${INT32_MAX} and ${INT32_MAX}`);
+  }
+
+  const isDisabled = input.is_disabled ?? false;
+  if (typeof isDisabled !== 'boolean') problems.push('is_disabled must be true or false');
+
+  const minimumPressure = input.minimum_pressure ?? 0;
+  if (typeof minimumPressure !== 'number' || !Number.isInteger(minimumPressure) || minimumPressure < 0) {
+    problems.push('minimum_pressure must be a non-negative integer');
+  } else if (minimumPressure > INT32_MAX) {
+    problems.push(`minimum_pressure must be at most ${INT32_MAX}`);
+  }
+
+  if (problems.length > 0) throw new PayloadError(problems.join('; '));
+  try {
+    // The domain's own checks (reserved names) and label normalisation.
+    return parseFlavor({ platform, name, labels, priority, isDisabled, minimumPressure });
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new PayloadError(err.problems.join('; '));
+    throw err;
+  }
+}
+
+/** `PATCH /api/v1/flavors/{name}`: only `is_disabled` counts; clients send the whole flavor back. */
+export function readDisabledPayload(body: unknown): boolean {
+  const value = jsonObject(body).is_disabled;
+  if (value === undefined || value === null)
+    throw new PayloadError('is_disabled is required (true or false)');
+  if (typeof value !== 'boolean') throw new PayloadError('is_disabled must be true or false');
+  return value;
+}
+
+export interface JobUpdate {
+  startedAt?: Date;
+  completedAt?: Date;
+}
+
+/** `PATCH /api/v1/jobs/{platform}/{id}`: `started_at` and/or `completed_at`, RFC 3339. */
+export function readJobUpdate(body: unknown): JobUpdate {
+  const input = jsonObject(body);
+  const update: JobUpdate = {};
+  const problems: string[] = [];
+  for (const [field, key] of [
+    ['started_at', 'startedAt'],
+    ['completed_at', 'completedAt'],
+  ] as const) {
+    const value = input[field];
+    if (value === undefined || value === null) continue;
+    const date = typeof value === 'string' ? parseTimestamp(value) : undefined;
+    if (date === undefined) {
+      problems.push(`${field} must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z`);
+    } else {
+      update[key] = date;
+    }
+  }
+  if (problems.length > 0) throw new PayloadError(problems.join('; '));
+  if (update.startedAt === undefined && update.completedAt === undefined) {
+    throw new PayloadError('nothing to update: give started_at and/or completed_at');
+  }
+  return update;
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** An RFC 3339 timestamp (with seconds and a zone, as Go's `time.Time` JSON), or undefined. */
+export function parseTimestamp(text: string): Date | undefined {
+  const match = RFC3339.exec(text);
+  if (match === null) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[] as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (match[9] !== undefined && (Number(match[9]) > 23 || Number(match[10]) > 59)) return undefined;
+  const date = new Date(text.replace(/^(.{10})t/, '$1T').replace(/z$/, 'Z'));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** A query parameter given at most once, or an HttpError naming it. */
+export function queryValue(query: unknown, name: string): string | undefined {
+  const value = (query as Record<string, unknown> | undefined)?.[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new HttpError(400, `invalid query parameter ${name}: give it once`);
+  return value;
+}
+
+/** `true`/`false` (also `1`/`0`, `t`/`f`, any case, as Go's strconv.ParseBool); absent or empty → false. */
+export function queryFlag(query: unknown, name: string): boolean {
+  const value = queryValue(query, name);
+  if (value === undefined || value === '') return false;
+  const lower = value.toLowerCase();
+  if (lower === 'true' || lower === '1' || lower === 't') return true;
+  if (lower === 'false' || lower === '0' || lower === 'f') return false;
+  throw new HttpError(400, `invalid query parameter ${name}: must be true or false`);
+}
+
+export interface JobQuery {
+  withId?: string;
+  onlyNotCompleted: boolean;
+  createdAfter?: Date;
+  limit: number;
+}
+
+/** `GET /api/v1/jobs/{platform}?id=&only_not_completed=&created_after=&limit=`. */
+export function readJobQuery(query: unknown): JobQuery {
+  const result: JobQuery = { onlyNotCompleted: queryFlag(query, 'only_not_completed'), limit: 0 };
+  const id = queryValue(query, 'id');
+  if (id !== undefined && id !== '') result.withId = id;
+  const createdAfter = queryValue(query, 'created_after');
+  if (createdAfter !== undefined && createdAfter !== '') {
+    const date = parseTimestamp(createdAfter);
+    if (date === undefined) {
+      throw new HttpError(
+        400,
+        'invalid query parameter created_after: must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z',
+      );
+    }
+    result.createdAfter = date;
+  }
+  const limit = queryValue(query, 'limit');
+  if (limit !== undefined && limit !== '') {
+    if (!/^\d{1,9}$/.test(limit) || Number(limit) > MAX_LIST_LIMIT) {
+      throw new HttpError(
+        400,
+        `invalid query parameter limit: must be a whole number from 0 to ${MAX_LIST_LIMIT} (0 = default of 100)`,
+      );
+    }
+    result.limit = Number(limit);
+  }
+  return result;
+}
