@@ -1,10 +1,18 @@
 import { type Config, requireSetting } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
-import { createWebhookWorker } from '@runner-planner/queue';
+import { createWebhookWorker, workerConnection } from '@runner-planner/queue';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GitLabTagResolver, type JobTagSource } from './gitlab-tags.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { createProcessor } from './processor.js';
+import {
+  createGitHubClient,
+  createReconcileMetrics,
+  GitLabJobLookup,
+  type ReconcileScheduler,
+  reconcileOnce,
+  startReconcileScheduler,
+} from './reconcile/index.js';
 
 export interface RunningWorker {
   http: FastifyInstance;
@@ -18,6 +26,11 @@ export interface StartWorkerOptions {
   gitlabTags?: JobTagSource;
   /** Listen for /health and /metrics (default true). */
   listen?: boolean;
+  /**
+   * Schedule reconcile passes (default true; they run only when GITHUB_TOKEN or GITLAB_TOKEN
+   * is set, since there is nothing to ask otherwise).
+   */
+  reconcile?: boolean;
 }
 
 export async function startWorker(config: Config, options: StartWorkerOptions = {}): Promise<RunningWorker> {
@@ -50,6 +63,38 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     },
     process,
   );
+  let reconciler: { scheduler: ReconcileScheduler; redis: ReturnType<typeof workerConnection> } | undefined;
+  if ((options.reconcile ?? true) && (config.githubToken || config.gitlabToken)) {
+    const redis = workerConnection(config.redisUrl);
+    redis.on('error', () => {});
+    const reconcileMetrics = createReconcileMetrics(metrics.registry);
+    const github = config.githubToken
+      ? createGitHubClient({ baseUrl: config.githubApiUrl, token: config.githubToken })
+      : undefined;
+    const gitlab = config.gitlabToken
+      ? new GitLabJobLookup({ url: config.gitlabUrl, token: config.gitlabToken })
+      : undefined;
+    const scheduler = await startReconcileScheduler({
+      redisUrl: config.redisUrl,
+      prefix: config.queuePrefix,
+      intervalMs: config.reconcileIntervalMs,
+      run: () =>
+        reconcileOnce({
+          db,
+          redis,
+          prefix: config.queuePrefix,
+          metrics: reconcileMetrics,
+          github,
+          githubHooks: config.githubHooks,
+          gitlab,
+          intervalMs: config.reconcileIntervalMs,
+          staleAfterMs: config.reconcileStaleAfterMs,
+          batchSize: config.reconcileBatchSize,
+        }),
+    });
+    reconciler = { scheduler, redis };
+  }
+
   // Failures are retried or dead-lettered by BullMQ and counted in metrics; connection errors
   // are retried by ioredis. Without a listener Node would treat them as uncaught.
   worker.on('error', () => {});
@@ -69,7 +114,9 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     http,
     metrics,
     async close() {
+      await reconciler?.scheduler.close();
       await worker.close();
+      reconciler?.redis.disconnect();
       await http.close();
       await db.close();
     },

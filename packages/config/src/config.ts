@@ -72,6 +72,41 @@ const size = (fallback: string) =>
     })
     .prefault(fallback);
 
+/** `repo:OWNER/REPO:HOOK_ID` or `org:ORG:HOOK_ID`, as in GITHUB_HOOKS. */
+export type GitHubHook =
+  | { kind: 'repo'; owner: string; repo: string; hookId: number }
+  | { kind: 'org'; org: string; hookId: number };
+
+const GITHUB_NAME = /^[A-Za-z0-9_.-]+$/;
+
+function parseGitHubHook(item: string): GitHubHook | undefined {
+  const [kind, target, id, ...rest] = item.split(':');
+  if (rest.length > 0 || target === undefined || id === undefined || !/^\d+$/.test(id)) return undefined;
+  const hookId = Number(id);
+  if (!Number.isSafeInteger(hookId) || hookId <= 0) return undefined;
+  if (kind === 'org') return GITHUB_NAME.test(target) ? { kind, org: target, hookId } : undefined;
+  if (kind !== 'repo') return undefined;
+  const [owner, repo, ...more] = target.split('/');
+  if (more.length > 0 || owner === undefined || repo === undefined) return undefined;
+  return GITHUB_NAME.test(owner) && GITHUB_NAME.test(repo) ? { kind, owner, repo, hookId } : undefined;
+}
+
+const githubHooks = list.transform((items, context) => {
+  const hooks: GitHubHook[] = [];
+  for (const item of items) {
+    const hook = parseGitHubHook(item);
+    if (hook === undefined) {
+      context.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(item)} must be repo:OWNER/REPO:HOOK_ID or org:ORG:HOOK_ID`,
+      });
+      return z.NEVER;
+    }
+    hooks.push(hook);
+  }
+  return hooks;
+});
+
 const url = (protocols: RegExp, hint: string) =>
   z.string().refine(
     (value) => {
@@ -106,6 +141,11 @@ const environmentSchema = z.object({
   GITLAB_URL: url(/^https?:$/, 'https://gitlab.example.com').default('https://gitlab.com'),
   GITLAB_TOKEN: z.string().optional(),
   GITHUB_TOKEN: z.string().optional(),
+  GITHUB_API_URL: url(/^https?:$/, 'https://api.github.com').default('https://api.github.com'),
+  GITHUB_HOOKS: githubHooks,
+  RECONCILE_INTERVAL: duration('5m'),
+  RECONCILE_STALE_AFTER: duration('15m'),
+  RECONCILE_BATCH_SIZE: positiveInt(100),
   GITHUB_SELF_HOSTED_ONLY: boolean(true),
   GITHUB_IMPLICIT_LABELS: list,
   WORKER_CONCURRENCY: positiveInt(10),
@@ -133,6 +173,14 @@ export interface Config {
   gitlabUrl: string;
   gitlabToken: string | undefined;
   githubToken: string | undefined;
+  /** GitHub REST API base URL (GitHub Enterprise: `https://HOST/api/v3`). */
+  githubApiUrl: string;
+  /** Webhooks whose failed `workflow_job` deliveries reconciliation redelivers. */
+  githubHooks: GitHubHook[];
+  reconcileIntervalMs: number;
+  /** Incomplete jobs with no event for this long are looked up on the forge. */
+  reconcileStaleAfterMs: number;
+  reconcileBatchSize: number;
   githubSelfHostedOnly: boolean;
   githubImplicitLabels: string[];
   workerConcurrency: number;
@@ -168,6 +216,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gitlabUrl: e.GITLAB_URL,
     gitlabToken: e.GITLAB_TOKEN,
     githubToken: e.GITHUB_TOKEN,
+    githubApiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
+    githubHooks: e.GITHUB_HOOKS,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL,
+    reconcileStaleAfterMs: e.RECONCILE_STALE_AFTER,
+    reconcileBatchSize: e.RECONCILE_BATCH_SIZE,
     githubSelfHostedOnly: e.GITHUB_SELF_HOSTED_ONLY,
     githubImplicitLabels: e.GITHUB_IMPLICIT_LABELS,
     workerConcurrency: e.WORKER_CONCURRENCY,

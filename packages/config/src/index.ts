@@ -3,6 +3,7 @@ export {
   type Config,
   ConfigError,
   type Environment,
+  type GitHubHook,
   loadConfig,
   requireSetting,
 } from './config.js';

@@ -27,6 +27,11 @@ describe('loadConfig', () => {
       gitlabUrl: 'https://gitlab.com',
       gitlabToken: undefined,
       githubToken: undefined,
+      githubApiUrl: 'https://api.github.com',
+      githubHooks: [],
+      reconcileIntervalMs: 5 * 60_000,
+      reconcileStaleAfterMs: 15 * 60_000,
+      reconcileBatchSize: 100,
       githubSelfHostedOnly: true,
       githubImplicitLabels: [],
       workerConcurrency: 10,
@@ -74,6 +79,45 @@ describe('loadConfig', () => {
       logLevel: 'debug',
     });
     expect(loadConfig({ PRESSURE_STALE_AFTER: '3600' }).pressureStaleAfterMs).toBe(3_600_000);
+  });
+
+  it('reads the reconciliation settings', () => {
+    expect(
+      loadConfig({
+        GITHUB_API_URL: 'https://ghe.example.com/api/v3/',
+        GITHUB_HOOKS: 'repo:octo/hello-world:12, org:octo-org:34',
+        RECONCILE_INTERVAL: '2m',
+        RECONCILE_STALE_AFTER: '3600',
+        RECONCILE_BATCH_SIZE: '250',
+      }),
+    ).toMatchObject({
+      githubApiUrl: 'https://ghe.example.com/api/v3',
+      githubHooks: [
+        { kind: 'repo', owner: 'octo', repo: 'hello-world', hookId: 12 },
+        { kind: 'org', org: 'octo-org', hookId: 34 },
+      ],
+      reconcileIntervalMs: 120_000,
+      reconcileStaleAfterMs: 3_600_000,
+      reconcileBatchSize: 250,
+    });
+    const message = problemsOf({
+      GITHUB_API_URL: 'ftp://x',
+      GITHUB_HOOKS: 'repo:octo:12',
+      RECONCILE_INTERVAL: 'often',
+      RECONCILE_STALE_AFTER: '0',
+      RECONCILE_BATCH_SIZE: '-1',
+    });
+    for (const expected of [
+      'GITHUB_API_URL: must be a URL (https://api.github.com',
+      'GITHUB_HOOKS: "repo:octo:12" must be repo:OWNER/REPO:HOOK_ID or org:ORG:HOOK_ID',
+      'RECONCILE_INTERVAL: must be a duration',
+      'RECONCILE_STALE_AFTER: must be a duration',
+      'RECONCILE_BATCH_SIZE: must be greater than 0',
+    ]) {
+      expect(message).toContain(expected);
+    }
+    expect(problemsOf({ GITHUB_HOOKS: 'team:x:1' })).toContain('GITHUB_HOOKS');
+    expect(problemsOf({ GITHUB_HOOKS: 'org:x:abc' })).toContain('GITHUB_HOOKS');
   });
 
   it('treats empty variables as unset', () => {

@@ -36,6 +36,12 @@ export interface ListJobOptions {
   limit?: number;
 }
 
+/** One page of `listStaleJobs`: pass `cursor` back to read the next page; undefined after the last. */
+export interface StaleJobPage {
+  jobs: Job[];
+  cursor: string | undefined;
+}
+
 export interface DatabaseOptions {
   /** Incomplete jobs created longer ago than this stop counting toward pressure. Default 5 days. */
   staleAfterMs?: number;
@@ -275,6 +281,32 @@ export class Database {
       { orderBy: { createdAt: 'asc', pk: 'asc' }, limit: limit === 0 ? DEFAULT_LIMIT : limit },
     );
     return rows.map(toJob);
+  }
+
+  /**
+   * Incomplete jobs of any platform whose last event is older than `olderThan`, a page of at
+   * most `limit` in storage order; `after` is the cursor of the previous page. Reconciliation
+   * reads them to look each one up on its forge.
+   */
+  async listStaleJobs(olderThan: Date, limit: number, after?: string): Promise<StaleJobPage> {
+    checkArgument(argumentSchemas.date('olderThan'), 'stale job query', olderThan);
+    if (!Number.isInteger(limit) || limit <= 0) {
+      throw new InvalidInputError('stale job query', ['limit must be a positive integer']);
+    }
+    if (after !== undefined && !/^\d+$/.test(after)) {
+      throw new InvalidInputError('stale job query', ['cursor must come from a previous page']);
+    }
+    const rows = await this.em().find(
+      JobEntity,
+      {
+        completedAt: null,
+        updatedAt: { $lt: olderThan },
+        ...(after === undefined ? {} : { pk: { $gt: after } }),
+      },
+      { orderBy: { pk: 'asc' }, limit },
+    );
+    const last = rows.at(-1);
+    return { jobs: rows.map(toJob), cursor: rows.length === limit && last ? String(last.pk) : undefined };
   }
 
   /** Sets startedAt unless already set; NotExistError when the job is not stored. */

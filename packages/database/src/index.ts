@@ -1,6 +1,12 @@
 export type { Flavor, Job, NewJob } from '@runner-planner/core';
 export { InvalidInputError } from '@runner-planner/core';
-export { Database, type DatabaseOptions, DEFAULT_LIMIT, type ListJobOptions } from './database.js';
+export {
+  Database,
+  type DatabaseOptions,
+  DEFAULT_LIMIT,
+  type ListJobOptions,
+  type StaleJobPage,
+} from './database.js';
 export { ExistError, NotExistError } from './errors.js';
 export { migrate } from './migrate.js';
 export { PRESSURE_CHANNEL, type PressureSubscription } from './pressure-channel.js';

@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 export interface FakeGitLabJob {
   id: number;
   tag_list: string[];
+  /** `created`, `pending`, `running`, `success`, `failed`, `canceled`, `skipped`, `manual`…; default `pending`. */
   status?: string;
+  created_at?: string;
+  started_at?: string | null;
+  finished_at?: string | null;
 }
 
 /**
@@ -15,6 +19,8 @@ export interface FakeGitLab {
   url: string;
   token: string;
   setJob(projectId: number, job: FakeGitLabJob): void;
+  /** Forgets a job: lookups answer 404, as for a job whose project was deleted. */
+  deleteJob(projectId: number, jobId: number): void;
   /** The next `count` API calls answer `status` (500 by default). */
   failNext(count: number, status?: number): void;
   /** Every job lookup answers `status` until cleared with `failAll(null)`. */
@@ -51,7 +57,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     const match = /^\/api\/v4\/projects\/([^/]+)\/jobs\/(\d+)$/.exec(path);
     const job = match ? jobs.get(`${decodeURIComponent(match[1] ?? '')}/${match[2]}`) : undefined;
     if (request.method !== 'GET' || job === undefined) return reply(404, { message: '404 Not found' });
-    return reply(200, { status: 'pending', ...job });
+    return reply(200, { status: 'pending', started_at: null, finished_at: null, ...job });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -62,6 +68,9 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     requests,
     setJob(projectId, job) {
       jobs.set(`${projectId}/${job.id}`, job);
+    },
+    deleteJob(projectId, jobId) {
+      jobs.delete(`${projectId}/${jobId}`);
     },
     failNext(count, status = 500) {
       failures = count;

@@ -1,4 +1,11 @@
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+export {
+  type FakeGitHub,
+  type FakeGitHubDelivery,
+  type FakeGitHubJob,
+  type FakeGitHubRequest,
+  startFakeGitHub,
+} from './fake-github.js';
 export { type FakeGitLab, type FakeGitLabJob, startFakeGitLab } from './fake-gitlab.js';
 export { ADMIN_URL_KEY } from './provided-context.js';
 export {

@@ -1,0 +1,172 @@
+import { Octokit } from '@octokit/core';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import type { GitHubHook } from '@runner-planner/config';
+
+const ReconcileOctokit = Octokit.plugin(throttling, retry);
+export type GitHubClient = InstanceType<typeof ReconcileOctokit>;
+
+/** A rate-limit wait the client is about to make: primary (403/429 with remaining 0) or secondary. */
+export interface RateLimitWait {
+  kind: 'primary' | 'secondary';
+  seconds: number;
+  method: string;
+  url: string;
+}
+
+export interface GitHubClientOptions {
+  baseUrl: string;
+  token: string;
+  /** Times one request is retried after a rate limit before it fails (default 4). */
+  rateLimitRetries?: number;
+  onRateLimit?: (wait: RateLimitWait) => void;
+  /** Seconds in GitHub's rate-limit headers are multiplied by this many ms (tests: 1000, the default). */
+  retryAfterBaseValue?: number;
+}
+
+/**
+ * @octokit/core with the throttling plugin (queues requests, waits out primary and secondary
+ * rate limits as GitHub's headers say) and the retry plugin (5xx and network errors).
+ */
+export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
+  const retries = options.rateLimitRetries ?? 4;
+  const baseMs = options.retryAfterBaseValue ?? 1000;
+  // The throttling plugin retries the limited request after the wait, but lets every other
+  // request go on: a rate limit closes this gate until it is over, so none are sent meanwhile.
+  let closedUntil = 0;
+  const onLimit =
+    (kind: RateLimitWait['kind']) =>
+    (seconds: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+      options.onRateLimit?.({ kind, seconds, method: request.method, url: request.url });
+      closedUntil = Math.max(closedUntil, Date.now() + seconds * baseMs);
+      return retryCount < retries;
+    };
+  const client = new ReconcileOctokit({
+    auth: options.token,
+    baseUrl: options.baseUrl,
+    userAgent: 'runner-planner-reconcile',
+    throttle: {
+      onRateLimit: onLimit('primary'),
+      onSecondaryRateLimit: onLimit('secondary'),
+      ...(options.retryAfterBaseValue === undefined
+        ? {}
+        : { retryAfterBaseValue: options.retryAfterBaseValue }),
+    },
+    retry: { retries: 3 },
+    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+  });
+  client.hook.before('request', async () => {
+    while (Date.now() < closedUntil) {
+      await new Promise((resolve) => setTimeout(resolve, closedUntil - Date.now()));
+    }
+  });
+  return client;
+}
+
+export function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('status' in error)) return undefined;
+  return typeof error.status === 'number' ? error.status : undefined;
+}
+
+export interface HookDelivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  status: string;
+  status_code: number;
+  event: string;
+}
+
+function hookPath(hook: GitHubHook): string {
+  return hook.kind === 'repo'
+    ? `/repos/${encodeURIComponent(hook.owner)}/${encodeURIComponent(hook.repo)}/hooks/${hook.hookId}`
+    : `/orgs/${encodeURIComponent(hook.org)}/hooks/${hook.hookId}`;
+}
+
+export function describeHook(hook: GitHubHook): string {
+  return hook.kind === 'repo'
+    ? `repo:${hook.owner}/${hook.repo}:${hook.hookId}`
+    : `org:${hook.org}:${hook.hookId}`;
+}
+
+const NEXT_CURSOR = /<([^>]+)>;\s*rel="next"/;
+
+/** Deliveries of a hook delivered at or after `since`, newest first (GitHub lists them that way). */
+export async function listDeliveriesSince(
+  client: GitHubClient,
+  hook: GitHubHook,
+  since: Date,
+): Promise<HookDelivery[]> {
+  const found: HookDelivery[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const response = await client.request(`GET ${hookPath(hook)}/deliveries`, {
+      per_page: 100,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const page = response.data as HookDelivery[];
+    let reachedOlder = false;
+    for (const delivery of page) {
+      if (new Date(delivery.delivered_at) < since) {
+        reachedOlder = true;
+        break;
+      }
+      found.push(delivery);
+    }
+    const next = NEXT_CURSOR.exec(String(response.headers.link ?? ''));
+    const nextCursor = next?.[1] === undefined ? null : new URL(next[1]).searchParams.get('cursor');
+    if (reachedOlder || nextCursor === null) return found;
+    cursor = nextCursor;
+  }
+}
+
+export async function redeliver(client: GitHubClient, hook: GitHubHook, deliveryId: number): Promise<void> {
+  await client.request(`POST ${hookPath(hook)}/deliveries/${deliveryId}/attempts`);
+}
+
+/** A failed delivery: GitHub got an error status, or none at all (timeout, connection refused). */
+export function deliveryFailed(delivery: HookDelivery): boolean {
+  return delivery.status_code >= 400 || delivery.status_code === 0 || delivery.status !== 'OK';
+}
+
+/**
+ * Failed `workflow_job` deliveries worth redelivering: not redeliveries themselves, and no other
+ * delivery of the same event (same guid) succeeded or was already a redelivery.
+ */
+export function deliveriesToRedeliver(deliveries: readonly HookDelivery[]): HookDelivery[] {
+  const settled = new Set<string>();
+  for (const delivery of deliveries) {
+    if (delivery.redelivery || !deliveryFailed(delivery)) settled.add(delivery.guid);
+  }
+  return deliveries.filter(
+    (d) => d.event === 'workflow_job' && !d.redelivery && deliveryFailed(d) && !settled.has(d.guid),
+  );
+}
+
+/** A workflow job as the REST job endpoint returns it (the fields reconciliation reads). */
+export interface GitHubJobState {
+  status: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+/** The job's state on GitHub, or undefined when GitHub answers 404. */
+export async function showGitHubJob(
+  client: GitHubClient,
+  fullName: string,
+  jobId: string,
+): Promise<GitHubJobState | undefined> {
+  const [owner, repo] = fullName.split('/');
+  try {
+    const response = await client.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}', {
+      owner: owner ?? '',
+      repo: repo ?? '',
+      job_id: Number(jobId),
+    });
+    return response.data as GitHubJobState;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import type { GitHubHook } from '@runner-planner/config';
+import type { Database } from '@runner-planner/database';
+import type { Redis } from 'ioredis';
+import {
+  deliveriesToRedeliver,
+  describeHook,
+  type GitHubClient,
+  listDeliveriesSince,
+  redeliver,
+} from './github.js';
+import type { GitLabJobSource } from './gitlab.js';
+import type { ReconcileMetrics } from './metrics.js';
+import { checkStaleJobs, type StaleCheckReport } from './stale.js';
+
+export interface ReconcileOptions {
+  db: Database;
+  /** For the run lock and the ids of redelivered deliveries. */
+  redis: Redis;
+  /** Key prefix, the queue's (`{runner-planner}` by default). */
+  prefix: string;
+  metrics: ReconcileMetrics;
+  /** Absent without GITHUB_TOKEN: no redelivery, GitHub jobs are not looked up. */
+  github?: GitHubClient | undefined;
+  githubHooks?: readonly GitHubHook[];
+  /** Absent without GITLAB_TOKEN: GitLab jobs are not looked up. */
+  gitlab?: GitLabJobSource | undefined;
+  intervalMs: number;
+  staleAfterMs: number;
+  batchSize: number;
+  /** Forge lookups in flight at once (default 10). */
+  concurrency?: number;
+  now?: () => Date;
+}
+
+export interface RedeliveryReport {
+  /** Failed `workflow_job` deliveries found in the look-back window. */
+  failed: number;
+  redelivered: number;
+  errors: number;
+}
+
+export interface ReconcileReport {
+  /** False when another worker's pass held the lock: this call did nothing. */
+  ran: boolean;
+  redelivery: RedeliveryReport;
+  stale: StaleCheckReport;
+  durationSeconds: number;
+}
+
+/** Deliveries appear in GitHub's list late; looking back 3 intervals catches them on a later pass. */
+export const LOOKBACK_INTERVALS = 3;
+const LOCK_TTL_MS = 60_000;
+
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
+/** Holds a Redis lock while `work` runs, renewing it; resolves undefined when someone else holds it. */
+async function withLock<T>(redis: Redis, key: string, work: () => Promise<T>): Promise<T | undefined> {
+  const token = randomBytes(16).toString('hex');
+  if ((await redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') return undefined;
+  const renew = setInterval(() => {
+    redis.eval(EXTEND, 1, key, token, LOCK_TTL_MS).catch(() => {});
+  }, LOCK_TTL_MS / 3);
+  try {
+    return await work();
+  } finally {
+    clearInterval(renew);
+    await redis.eval(RELEASE, 1, key, token);
+  }
+}
+
+async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<RedeliveryReport> {
+  const report: RedeliveryReport = { failed: 0, redelivered: 0, errors: 0 };
+  const client = options.github;
+  if (client === undefined) return report;
+  const lookbackMs = options.intervalMs * LOOKBACK_INTERVALS;
+  const since = new Date(now.getTime() - lookbackMs);
+  // Remembered well past the look-back window, so a delivery is never redelivered twice.
+  const rememberSeconds = Math.max(86_400, Math.ceil((lookbackMs * 2) / 1000));
+  for (const hook of options.githubHooks ?? []) {
+    let failed: ReturnType<typeof deliveriesToRedeliver>;
+    try {
+      failed = deliveriesToRedeliver(await listDeliveriesSince(client, hook, since));
+    } catch {
+      report.errors += 1;
+      options.metrics.errors.inc({ platform: 'github', kind: 'deliveries' });
+      continue;
+    }
+    report.failed += failed.length;
+    for (const delivery of failed) {
+      const key = `${options.prefix}:reconcile:redelivered:${describeHook(hook)}:${delivery.id}`;
+      if ((await options.redis.set(key, now.toISOString(), 'EX', rememberSeconds, 'NX')) !== 'OK') continue;
+      try {
+        await redeliver(client, hook, delivery.id);
+        report.redelivered += 1;
+        options.metrics.redelivered.inc();
+      } catch {
+        // Not redelivered: forget it so the next pass tries again.
+        await options.redis.del(key);
+        report.errors += 1;
+        options.metrics.errors.inc({ platform: 'github', kind: 'redeliver' });
+      }
+    }
+  }
+  return report;
+}
+
+/**
+ * One reconcile pass: redeliver failed GitHub `workflow_job` deliveries of the configured hooks,
+ * then look up every stale incomplete job on its forge and record its real state. At most one
+ * pass runs at a time across every worker (a Redis lock); a call that finds the lock held
+ * returns `ran: false` at once.
+ */
+export async function reconcileOnce(options: ReconcileOptions): Promise<ReconcileReport> {
+  const now = options.now ?? (() => new Date());
+  const started = performance.now();
+  const result = await withLock(options.redis, `${options.prefix}:reconcile:lock`, async () => {
+    const timer = options.metrics.duration.startTimer();
+    try {
+      const redelivery = await redeliverFailed(options, now());
+      const stale = await checkStaleJobs({
+        db: options.db,
+        metrics: options.metrics,
+        github: options.github,
+        gitlab: options.gitlab,
+        staleAfterMs: options.staleAfterMs,
+        batchSize: options.batchSize,
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        now,
+      });
+      return { redelivery, stale };
+    } finally {
+      timer();
+    }
+  });
+  const durationSeconds = (performance.now() - started) / 1000;
+  if (result === undefined) {
+    return {
+      ran: false,
+      redelivery: { failed: 0, redelivered: 0, errors: 0 },
+      stale: { checked: 0, corrected: { started: 0, completed: 0, missing: 0 }, skipped: 0, errors: 0 },
+      durationSeconds,
+    };
+  }
+  return { ran: true, ...result, durationSeconds };
+}

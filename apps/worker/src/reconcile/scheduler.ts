@@ -1,0 +1,51 @@
+import { workerConnection } from '@runner-planner/queue';
+import { Queue, Worker } from 'bullmq';
+import type { ReconcileReport } from './reconcile.js';
+
+/** The queue reconcile passes are scheduled on, next to the webhook queue under the same prefix. */
+export const RECONCILE_QUEUE = 'reconcile';
+const SCHEDULER_ID = 'reconcile-every-interval';
+
+export interface ReconcileScheduler {
+  queue: Queue;
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * A BullMQ job scheduler that enqueues a pass every `intervalMs` (upserted, so every worker
+ * process can declare it and there is still one schedule), consumed one at a time per process;
+ * `reconcileOnce`'s lock keeps passes from overlapping across processes.
+ */
+export async function startReconcileScheduler(options: {
+  redisUrl: string;
+  prefix: string;
+  intervalMs: number;
+  run: () => Promise<ReconcileReport>;
+}): Promise<ReconcileScheduler> {
+  const queue = new Queue(RECONCILE_QUEUE, {
+    connection: workerConnection(options.redisUrl),
+    prefix: options.prefix,
+  });
+  await queue.upsertJobScheduler(
+    SCHEDULER_ID,
+    { every: options.intervalMs },
+    { name: 'reconcile', opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } },
+  );
+  const worker = new Worker(RECONCILE_QUEUE, async () => options.run(), {
+    connection: workerConnection(options.redisUrl),
+    prefix: options.prefix,
+    concurrency: 1,
+    lockDuration: 60_000,
+  });
+  worker.on('error', () => {});
+  queue.on('error', () => {});
+  return {
+    queue,
+    worker,
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

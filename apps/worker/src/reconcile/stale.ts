@@ -1,0 +1,196 @@
+import type { Database, Job } from '@runner-planner/database';
+import { type GitHubClient, showGitHubJob } from './github.js';
+import type { GitLabJobSource } from './gitlab.js';
+import type { CorrectionChange, ReconcileMetrics } from './metrics.js';
+
+/** What the forge says about a job we hold as incomplete. */
+export type ForgeState =
+  | { kind: 'waiting' }
+  | { kind: 'started'; startedAt: Date }
+  | { kind: 'completed'; startedAt: Date | undefined; completedAt: Date }
+  | { kind: 'missing' };
+
+export interface StaleCheckOptions {
+  db: Database;
+  metrics: ReconcileMetrics;
+  github: GitHubClient | undefined;
+  gitlab: GitLabJobSource | undefined;
+  staleAfterMs: number;
+  batchSize: number;
+  /** Forge lookups in flight at once (default 10; octokit's throttling caps GitHub at 10 too). */
+  concurrency?: number;
+  now: () => Date;
+}
+
+export interface StaleCheckReport {
+  checked: number;
+  corrected: Record<CorrectionChange, number>;
+  /** Jobs not looked up: their forge is not configured, or their raw lacks the project/repository. */
+  skipped: number;
+  errors: number;
+}
+
+const GITLAB_DONE = new Set(['success', 'failed', 'canceled', 'skipped']);
+const FORGE_NAME = { github: 'GitHub', gitlab: 'GitLab' } as const;
+
+function dateOr(value: string | null | undefined, fallback: Date): Date {
+  if (!value) return fallback;
+  const parsed = new Date(value);
+  return Number.isNaN(parsed.getTime()) ? fallback : parsed;
+}
+
+function optionalDate(value: string | null | undefined): Date | undefined {
+  return value ? dateOr(value, new Date(Number.NaN)) : undefined;
+}
+
+/** A field of any stored webhook payload of the job (every action's payload has it). */
+function fromRaw<T>(raw: Record<string, unknown>, read: (payload: Record<string, unknown>) => T | undefined) {
+  for (const payload of Object.values(raw)) {
+    if (typeof payload !== 'object' || payload === null) continue;
+    const value = read(payload as Record<string, unknown>);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+export function githubRepository(raw: Record<string, unknown>): string | undefined {
+  return fromRaw(raw, (payload) => {
+    const repository = payload.repository as { full_name?: unknown } | undefined;
+    const name = repository?.full_name;
+    return typeof name === 'string' && /^[^/]+\/[^/]+$/.test(name) ? name : undefined;
+  });
+}
+
+export function gitlabProject(raw: Record<string, unknown>): number | undefined {
+  return fromRaw(raw, (payload) =>
+    Number.isSafeInteger(payload.project_id) ? (payload.project_id as number) : undefined,
+  );
+}
+
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+/**
+ * Looks up every incomplete job with no event for `staleAfterMs` on its forge, a batch of
+ * `batchSize` at a time, and writes what the forge says through the Database calls the webhook
+ * path uses. A job the forge no longer knows is completed now, with the reason in `raw.reconciled`.
+ */
+export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleCheckReport> {
+  const { db, metrics } = options;
+  const report: StaleCheckReport = {
+    checked: 0,
+    corrected: { started: 0, completed: 0, missing: 0 },
+    skipped: 0,
+    errors: 0,
+  };
+  const olderThan = new Date(options.now().getTime() - options.staleAfterMs);
+
+  async function forgeState(job: Job): Promise<ForgeState | undefined> {
+    const now = options.now();
+    if (job.platform === 'github') {
+      const repository = githubRepository(job.raw);
+      if (options.github === undefined || repository === undefined) return undefined;
+      const found = await showGitHubJob(options.github, repository, job.id);
+      if (found === undefined) return { kind: 'missing' };
+      if (found.status === 'completed') {
+        return {
+          kind: 'completed',
+          startedAt: optionalDate(found.started_at),
+          completedAt: dateOr(found.completed_at, now),
+        };
+      }
+      if (found.status === 'in_progress')
+        return { kind: 'started', startedAt: dateOr(found.started_at, now) };
+      return { kind: 'waiting' };
+    }
+    if (job.platform === 'gitlab') {
+      const project = gitlabProject(job.raw);
+      if (options.gitlab === undefined || project === undefined) return undefined;
+      const found = await options.gitlab.show(project, job.id);
+      if (found === undefined) return { kind: 'missing' };
+      if (GITLAB_DONE.has(found.status)) {
+        return {
+          kind: 'completed',
+          startedAt: optionalDate(found.started_at),
+          completedAt: dateOr(found.finished_at, now),
+        };
+      }
+      if (found.status === 'running') return { kind: 'started', startedAt: dateOr(found.started_at, now) };
+      return { kind: 'waiting' };
+    }
+    return undefined;
+  }
+
+  async function write(job: Job, state: ForgeState): Promise<CorrectionChange | undefined> {
+    const at = options.now().toISOString();
+    const { platform, id } = job;
+    switch (state.kind) {
+      case 'waiting':
+        return undefined;
+      case 'started':
+        if (job.startedAt !== null) return undefined;
+        await db.updateJobStarted(platform, id, state.startedAt, { reconciled_start: { at } });
+        return 'started';
+      case 'completed':
+        await db.updateJobCompleted(platform, id, state.completedAt, {
+          reconciled: { state: 'completed', at },
+        });
+        if (state.startedAt && !Number.isNaN(state.startedAt.getTime()) && job.startedAt === null) {
+          await db.updateJobStarted(platform, id, state.startedAt);
+        }
+        return 'completed';
+      case 'missing':
+        await db.updateJobCompleted(platform, id, options.now(), {
+          reconciled: { reason: `not found on ${FORGE_NAME[platform as 'github' | 'gitlab']}`, at },
+        });
+        return 'missing';
+    }
+  }
+
+  async function check(job: Job): Promise<void> {
+    const platform = job.platform;
+    let state: ForgeState | undefined;
+    try {
+      state = await forgeState(job);
+    } catch {
+      report.errors += 1;
+      metrics.errors.inc({ platform, kind: 'lookup' });
+      return;
+    }
+    if (state === undefined) {
+      report.skipped += 1;
+      return;
+    }
+    report.checked += 1;
+    metrics.checked.inc({ platform });
+    try {
+      const change = await write(job, state);
+      if (change === undefined) return;
+      report.corrected[change] += 1;
+      metrics.corrected.inc({ platform, change });
+    } catch {
+      report.errors += 1;
+      metrics.errors.inc({ platform, kind: 'write' });
+    }
+  }
+
+  let cursor: string | undefined;
+  do {
+    const page = await db.listStaleJobs(olderThan, options.batchSize, cursor);
+    await mapLimit(page.jobs, options.concurrency ?? 10, check);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return report;
+}
