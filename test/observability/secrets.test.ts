@@ -36,20 +36,25 @@ describe('secrets in logs', () => {
     expect(wrongToken.status).toBe(401);
 
     // Planner: a general token made, used, refused on an admin route, deleted, then refused.
-    const created = await fetch(`${planner.url}/api/v1/auth/token/autoscaler`, { method: 'POST', headers: admin });
+    const created = await fetch(`${planner.url}/api/v1/auth/token/autoscaler`, {
+      method: 'POST',
+      headers: admin,
+    });
     expect(created.status).toBe(201);
     const { token } = (await created.json()) as { token: string };
     const general = { authorization: `Bearer ${token}` };
-    expect((await fetch(`${planner.url}/api/v1/flavors/_/pressure`, { headers: general })).status).not.toBe(401);
-    expect((await fetch(`${planner.url}/api/v1/flavors`, { headers: general })).status).toBe(401);
-    expect((await fetch(`${planner.url}/api/v1/flavors`, { headers: { authorization: 'Bearer nope' } })).status).toBe(
+    expect((await fetch(`${planner.url}/api/v1/flavors/_/pressure`, { headers: general })).status).not.toBe(
       401,
     );
+    expect((await fetch(`${planner.url}/api/v1/flavors`, { headers: general })).status).toBe(401);
+    expect(
+      (await fetch(`${planner.url}/api/v1/flavors`, { headers: { authorization: 'Bearer nope' } })).status,
+    ).toBe(401);
     expect((await fetch(`${planner.url}/admin/queues`)).status).toBe(401);
     const basic = Buffer.from(`ops:${ADMIN_TOKEN}`).toString('base64');
-    expect((await fetch(`${planner.url}/admin/queues`, { headers: { authorization: `Basic ${basic}` } })).status).toBe(
-      200,
-    );
+    expect(
+      (await fetch(`${planner.url}/admin/queues`, { headers: { authorization: `Basic ${basic}` } })).status,
+    ).toBe(200);
     await fetch(`${planner.url}/api/v1/auth/token/autoscaler`, { method: 'DELETE', headers: admin });
     expect((await fetch(`${planner.url}/api/v1/flavors/_/pressure`, { headers: general })).status).toBe(401);
     await system.drained();
