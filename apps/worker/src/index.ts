@@ -3,9 +3,11 @@ export { GitLabTagResolver, type JobTagSource, TagLookupError } from './gitlab-t
 export { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 export { createProcessor, GitLabNotConfiguredError, type ProcessResult } from './processor.js';
 export {
+  canReconcile,
   checkStaleJobs,
   createGitHubClient,
   createReconcileMetrics,
+  createReconciler,
   type GitHubClient,
   GitLabJobLookup,
   type GitLabJobSource,
@@ -13,6 +15,7 @@ export {
   type ReconcileMetrics,
   type ReconcileOptions,
   type ReconcileReport,
+  type Reconciler,
   reconcileOnce,
   startReconcileScheduler,
 } from './reconcile/index.js';

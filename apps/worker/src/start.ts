@@ -1,16 +1,15 @@
 import { type Config, requireSetting } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
-import { createWebhookWorker, workerConnection } from '@runner-planner/queue';
+import { createWebhookWorker } from '@runner-planner/queue';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GitLabTagResolver, type JobTagSource } from './gitlab-tags.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { createProcessor } from './processor.js';
 import {
-  createGitHubClient,
-  createReconcileMetrics,
-  GitLabJobLookup,
+  canReconcile,
+  createReconciler,
+  type Reconciler,
   type ReconcileScheduler,
-  reconcileOnce,
   startReconcileScheduler,
 } from './reconcile/index.js';
 
@@ -63,36 +62,16 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     },
     process,
   );
-  let reconciler: { scheduler: ReconcileScheduler; redis: ReturnType<typeof workerConnection> } | undefined;
-  if ((options.reconcile ?? true) && (config.githubToken || config.gitlabToken)) {
-    const redis = workerConnection(config.redisUrl);
-    redis.on('error', () => {});
-    const reconcileMetrics = createReconcileMetrics(metrics.registry);
-    const github = config.githubToken
-      ? createGitHubClient({ baseUrl: config.githubApiUrl, token: config.githubToken })
-      : undefined;
-    const gitlab = config.gitlabToken
-      ? new GitLabJobLookup({ url: config.gitlabUrl, token: config.gitlabToken })
-      : undefined;
+  let reconciler: { scheduler: ReconcileScheduler; passes: Reconciler } | undefined;
+  if ((options.reconcile ?? true) && canReconcile(config)) {
+    const passes = createReconciler(config, db, metrics.registry);
     const scheduler = await startReconcileScheduler({
       redisUrl: config.redisUrl,
       prefix: config.queuePrefix,
       intervalMs: config.reconcileIntervalMs,
-      run: () =>
-        reconcileOnce({
-          db,
-          redis,
-          prefix: config.queuePrefix,
-          metrics: reconcileMetrics,
-          github,
-          githubHooks: config.githubHooks,
-          gitlab,
-          intervalMs: config.reconcileIntervalMs,
-          staleAfterMs: config.reconcileStaleAfterMs,
-          batchSize: config.reconcileBatchSize,
-        }),
+      run: () => passes.run(),
     });
-    reconciler = { scheduler, redis };
+    reconciler = { scheduler, passes };
   }
 
   // Failures are retried or dead-lettered by BullMQ and counted in metrics; connection errors
@@ -116,7 +95,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     async close() {
       await reconciler?.scheduler.close();
       await worker.close();
-      reconciler?.redis.disconnect();
+      await reconciler?.passes.close();
       await http.close();
       await db.close();
     },

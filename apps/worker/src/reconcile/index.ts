@@ -1,3 +1,4 @@
+export { canReconcile, createReconciler, type Reconciler } from './from-config.js';
 export {
   createGitHubClient,
   deliveriesToRedeliver,

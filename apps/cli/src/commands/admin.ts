@@ -1,0 +1,266 @@
+import { PLATFORMS } from '@runner-planner/core';
+import { type Database, ExistError, type Flavor, type Job, NotExistError } from '@runner-planner/database';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { CliError, printJson, printTable, withDatabase } from '../context.js';
+
+const platformOption = () => new Option('--platform <platform>', 'github or gitlab').choices(PLATFORMS);
+
+export function integer(name: string, min = 0) {
+  return (value: string) => {
+    if (!/^-?\d+$/.test(value) || Number(value) < min) {
+      throw new InvalidArgumentError(`${name} must be a whole number${min === 0 ? ' ≥ 0' : ` ≥ ${min}`}`);
+    }
+    return Number(value);
+  };
+}
+
+async function flavorNamed(db: Database, name: string): Promise<Flavor> {
+  try {
+    return await db.getFlavor(name);
+  } catch (error) {
+    if (error instanceof NotExistError) throw new CliError(`flavor "${name}" does not exist`);
+    throw error;
+  }
+}
+
+const flavorJson = (flavor: Flavor) => ({
+  name: flavor.name,
+  platform: flavor.platform,
+  labels: flavor.labels,
+  priority: flavor.priority,
+  is_disabled: flavor.isDisabled,
+  minimum_pressure: flavor.minimumPressure,
+});
+
+const jobJson = (job: Job) => ({
+  platform: job.platform,
+  id: job.id,
+  labels: job.labels,
+  created_at: job.createdAt.toISOString(),
+  started_at: job.startedAt?.toISOString() ?? null,
+  completed_at: job.completedAt?.toISOString() ?? null,
+  assigned_flavor: job.assignedFlavor,
+  raw: job.raw,
+});
+
+function printFlavors(flavors: Flavor[], json: boolean) {
+  if (json) return printJson(flavors.map(flavorJson));
+  printTable(
+    ['NAME', 'PLATFORM', 'LABELS', 'PRIORITY', 'ENABLED', 'MIN PRESSURE'],
+    flavors.map((f) => [
+      f.name,
+      f.platform,
+      f.labels.join(','),
+      String(f.priority),
+      f.isDisabled ? 'no' : 'yes',
+      String(f.minimumPressure),
+    ]),
+  );
+}
+
+export function registerFlavor(program: Command): void {
+  const flavor = program.command('flavor').description('manage runner flavors');
+  flavor
+    .command('add <name>')
+    .description('add a flavor')
+    .addOption(platformOption().makeOptionMandatory())
+    .requiredOption('--labels <labels>', 'comma-separated labels the flavor covers')
+    .option('--priority <n>', 'higher wins among flavors covering a job', integer('--priority'), 0)
+    .option('--minimum-pressure <n>', 'pressure never reported below this', integer('--minimum-pressure'), 0)
+    .option('--disabled', 'add it disabled', false)
+    .option('--json', 'print the flavor as JSON')
+    .action(async (name: string, options) => {
+      const labels = String(options.labels)
+        .split(',')
+        .map((label) => label.trim())
+        .filter((label) => label !== '');
+      const value: Flavor = {
+        name,
+        platform: options.platform,
+        labels,
+        priority: options.priority,
+        isDisabled: options.disabled,
+        minimumPressure: options.minimumPressure,
+      };
+      await withDatabase(async (db) => {
+        try {
+          await db.addFlavor(value);
+        } catch (error) {
+          if (error instanceof ExistError) throw new CliError(`flavor "${name}" already exists`);
+          throw error;
+        }
+        const added = await db.getFlavor(name);
+        if (options.json) printJson(flavorJson(added));
+        else process.stdout.write(`flavor "${name}" added\n`);
+      });
+    });
+  flavor
+    .command('list')
+    .description('list flavors')
+    .addOption(platformOption())
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      await withDatabase(async (db) => {
+        const platforms = options.platform ? [options.platform as string] : [...PLATFORMS];
+        const flavors = (await Promise.all(platforms.map((platform) => db.listFlavors(platform)))).flat();
+        printFlavors(flavors, options.json === true);
+      });
+    });
+  flavor
+    .command('get <name>')
+    .description('show one flavor')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options) => {
+      await withDatabase(async (db) => printFlavors([await flavorNamed(db, name)], options.json === true));
+    });
+  for (const [verb, description] of [
+    ['enable', 'enable a flavor: it takes jobs again'],
+    ['disable', 'disable a flavor: its jobs move to the next best flavor'],
+    ['delete', 'delete a flavor: its jobs move to the next best flavor'],
+  ] as const) {
+    flavor
+      .command(`${verb} <name>`)
+      .description(description)
+      .action(async (name: string) => {
+        await withDatabase(async (db) => {
+          const found = await flavorNamed(db, name);
+          if (verb === 'enable') await db.enableFlavor(found.platform, name);
+          else if (verb === 'disable') await db.disableFlavor(found.platform, name);
+          else await db.deleteFlavor(found.platform, name);
+          process.stdout.write(`flavor "${name}" ${verb}d\n`);
+        });
+      });
+  }
+}
+
+export function registerToken(program: Command): void {
+  const token = program.command('token').description('manage planner API tokens');
+  token
+    .command('create <name>')
+    .description('create a token; it is printed once and cannot be shown again')
+    .option('--json', 'print {name, token} as JSON')
+    .action(async (name: string, options) => {
+      await withDatabase(async (db) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = await db.createAuthToken(name);
+        } catch (error) {
+          if (error instanceof ExistError) throw new CliError(`token "${name}" already exists`);
+          throw error;
+        }
+        // The planner's encoding of general tokens: base64url without padding.
+        const value = Buffer.from(bytes).toString('base64url');
+        if (options.json) printJson({ name, token: value });
+        else process.stdout.write(`${value}\n`);
+      });
+    });
+  token
+    .command('list')
+    .description('list token names')
+    .option('--json', 'print {names: [...]} as JSON')
+    .action(async (options) => {
+      await withDatabase(async (db) => {
+        const names = await db.listAuthTokens();
+        if (options.json) printJson({ names });
+        else if (names.length > 0) process.stdout.write(`${names.join('\n')}\n`);
+      });
+    });
+  token
+    .command('delete <name>')
+    .description('delete a token')
+    .action(async (name: string) => {
+      await withDatabase(async (db) => {
+        if (!(await db.listAuthTokens()).includes(name)) throw new CliError(`token "${name}" does not exist`);
+        await db.deleteAuthToken(name);
+        process.stdout.write(`token "${name}" deleted\n`);
+      });
+    });
+}
+
+async function pressures(db: Database, flavor: string | undefined): Promise<Record<string, number>> {
+  if (flavor !== undefined) {
+    const found = await flavorNamed(db, flavor);
+    return db.getPressures(found.platform, flavor);
+  }
+  const all = await Promise.all(PLATFORMS.map((platform) => db.getPressures(platform)));
+  return Object.assign({}, ...all) as Record<string, number>;
+}
+
+export function registerPressure(program: Command): void {
+  program
+    .command('pressure [flavor]')
+    .description('pressure of one flavor, or of every flavor')
+    .option('--watch', 'print again whenever a pressure changes (Ctrl-C to stop)')
+    .option('--json', 'print {"<flavor>": n} as one JSON line')
+    .action(async (flavor: string | undefined, options) => {
+      const print = (values: Record<string, number>) => {
+        if (options.json || options.watch) process.stdout.write(`${JSON.stringify(values)}\n`);
+        else
+          printTable(
+            ['FLAVOR', 'PRESSURE'],
+            Object.entries(values).map(([name, n]) => [name, String(n)]),
+          );
+      };
+      await withDatabase(async (db) => {
+        if (!options.watch) return print(await pressures(db, flavor));
+        const subscription = db.subscribePressureChanges();
+        const stop = () => void subscription.close();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        let last = '';
+        const show = async () => {
+          const values = await pressures(db, flavor);
+          const text = JSON.stringify(values);
+          if (text !== last) print(values);
+          last = text;
+        };
+        await show();
+        for await (const _ of subscription) await show();
+      });
+    });
+}
+
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('inspect recorded jobs');
+  jobs
+    .command('list')
+    .description('jobs of a platform, oldest first')
+    .addOption(platformOption().default('github'))
+    .option('--limit <n>', 'at most this many (0: the default limit)', integer('--limit'), 0)
+    .option('--not-completed', 'only jobs that are not completed')
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      await withDatabase(async (db) => {
+        const list = await db.listJobs(options.platform, {
+          limit: options.limit,
+          onlyNotCompleted: options.notCompleted === true,
+        });
+        if (options.json) return printJson(list.map(jobJson));
+        printTable(
+          ['PLATFORM', 'ID', 'FLAVOR', 'CREATED', 'STARTED', 'COMPLETED', 'LABELS'],
+          list.map((job) => [
+            job.platform,
+            job.id,
+            job.assignedFlavor ?? '-',
+            job.createdAt.toISOString(),
+            job.startedAt?.toISOString() ?? '-',
+            job.completedAt?.toISOString() ?? '-',
+            job.labels.join(','),
+          ]),
+        );
+      });
+    });
+  jobs
+    .command('get <platform> <id>')
+    .description('one job, as JSON')
+    .action(async (platform: string, id: string) => {
+      if (!(PLATFORMS as readonly string[]).includes(platform)) {
+        throw new CliError(`unknown platform "${platform}" (github or gitlab)`);
+      }
+      await withDatabase(async (db) => {
+        const [job] = await db.listJobs(platform, { withId: id, limit: 1 });
+        if (job === undefined) throw new CliError(`job ${platform}/${id} does not exist`);
+        printJson(jobJson(job));
+      });
+    });
+}

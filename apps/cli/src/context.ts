@@ -1,0 +1,62 @@
+import { Database } from '@runner-planner/database';
+import { DEFAULT_QUEUE_PREFIX } from '@runner-planner/queue';
+import { readRuntime } from './data-dir.js';
+import { LOCAL_REDIS_URL } from './redis.js';
+
+/** A mistake of the user's: printed as is, exit code 1. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+/** DATABASE_URL, else the database of a `runner-planner start` running in this directory. */
+export async function databaseUrl(): Promise<string> {
+  const url = set(process.env.DATABASE_URL) ?? (await readRuntime())?.databaseUrl;
+  if (url === undefined) {
+    throw new CliError(
+      'DATABASE_URL is not set and no runner-planner start is running in this directory (.data/runtime.json)',
+    );
+  }
+  return url;
+}
+
+export async function queueSettings(): Promise<{ redisUrl: string; prefix: string }> {
+  const runtime = await readRuntime();
+  return {
+    redisUrl: set(process.env.REDIS_URL) ?? runtime?.redisUrl ?? LOCAL_REDIS_URL,
+    prefix: set(process.env.QUEUE_PREFIX) ?? runtime?.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
+  };
+}
+
+export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  const db = await Database.connect(await databaseUrl());
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Fixed-width columns for humans. */
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
+}

@@ -1,0 +1,2 @@
+export { buildProgram } from './program.js';
+export { runApp, runStart } from './start.js';

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { ConfigError } from '@runner-planner/config';
+import { InvalidInputError } from '@runner-planner/database';
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exit(error.exitCode);
+  }
+  if (error instanceof ConfigError || error instanceof InvalidInputError) {
+    process.stderr.write(`runner-planner: ${error.message}\n`);
+    process.exit(1);
+  }
+  const exitCode = (error as { exitCode?: unknown }).exitCode;
+  if ((error as Error).name === 'CliError' && typeof exitCode === 'number') {
+    process.stderr.write(`runner-planner: ${(error as Error).message}\n`);
+    process.exit(exitCode);
+  }
+  process.stderr.write(
+    `runner-planner: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+}

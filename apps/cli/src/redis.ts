@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
+
+export interface ResolvedRedis {
+  url: string;
+  /** Whether this process started the redis-server. */
+  started: boolean;
+  /** Stops the redis-server this process started; nothing for a Redis it found. */
+  stop(): Promise<void>;
+}
+
+export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export async function pingRedis(url: string, timeoutMs = 1_500): Promise<boolean> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The local Redis if it answers, else a `redis-server` from PATH with append-only persistence under `.data/redis`. */
+export async function resolveRedis(
+  dataDir: string,
+  say: (line: string) => void,
+  localUrl: string = LOCAL_REDIS_URL,
+): Promise<ResolvedRedis> {
+  if (await pingRedis(localUrl)) {
+    say(`using the Redis on ${localUrl}`);
+    return { url: localUrl, started: false, stop: async () => {} };
+  }
+  const dir = join(dataDir, 'redis');
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  try {
+    child = await spawnRedis(dir, port);
+  } catch {
+    throw new Error(
+      'no Redis answers on 127.0.0.1:6379 and redis-server is not on PATH.\n' +
+        'Install Redis (apt install redis-server, brew install redis, or docker run -p 6379:6379 redis:7),\n' +
+        'or set REDIS_URL to a Redis you have.',
+    );
+  }
+  for (let waited = 0; !(await pingRedis(url, 500)); waited += 100) {
+    if (child.exitCode !== null || waited > 10_000) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server on port ${port} did not start (exit code ${child.exitCode})`);
+    }
+    await sleep(100);
+  }
+  say(`started redis-server on ${url} (append-only data in ${dir})`);
+  return {
+    url,
+    started: true,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM'); // redis-server saves and exits on SIGTERM
+      await exited;
+    },
+  };
+}
+
+function spawnRedis(dir: string, port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    // Its own process group, so a Ctrl-C reaches the CLI, which stops Redis last.
+    const child = spawn(
+      'redis-server',
+      ['--appendonly', 'yes', '--dir', dir, '--port', String(port), '--bind', '127.0.0.1', '--save', ''],
+      { stdio: 'ignore', detached: true },
+    );
+    child.once('error', reject);
+    child.once('spawn', () => resolve(child));
+  });
+}

@@ -1,0 +1,321 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Database } from '@runner-planner/database';
+import { WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
+import {
+  createTestDatabase,
+  createTestQueuePrefix,
+  startFakeGitLab,
+  type TestDatabase,
+  type TestQueuePrefix,
+} from '@runner-planner/testkit';
+import { Queue, Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, type CliResult, cleanEnv, runCli } from './support.js';
+
+let database: TestDatabase;
+let queue: TestQueuePrefix;
+let cwd: string;
+let env: NodeJS.ProcessEnv;
+const cli = (...args: string[]): Promise<CliResult> => runCli(args, { env, cwd });
+
+beforeAll(async () => {
+  assertBuilt();
+  database = await createTestDatabase('cli');
+  queue = createTestQueuePrefix('cli');
+  // An empty directory: no .data/runtime.json of a running start is picked up.
+  cwd = await mkdtemp(join(tmpdir(), 'rp-cli-'));
+  env = cleanEnv({ DATABASE_URL: database.url, REDIS_URL: queue.redisUrl, QUEUE_PREFIX: queue.prefix });
+  expect((await cli('migrate')).code).toBe(0);
+});
+
+afterAll(async () => {
+  await database?.drop();
+  await queue?.cleanup();
+  if (cwd) await rm(cwd, { recursive: true, force: true });
+});
+
+describe('help and bad arguments', () => {
+  it('prints help for every command with exit 0', async () => {
+    for (const args of [
+      [],
+      ['flavor'],
+      ['flavor', 'add'],
+      ['token', 'create'],
+      ['pressure'],
+      ['dlq', 'replay'],
+      ['report', 'waiting'],
+      ['start'],
+    ]) {
+      const result = await cli(...args, '--help');
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.stdout).toContain('Usage: runner-planner');
+    }
+  });
+
+  it('rejects unknown commands, options and values with exit 1', async () => {
+    const unknown = await cli('frobnicate');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    const platform = await cli('flavor', 'add', 'x', '--platform', 'bitbucket', '--labels', 'a');
+    expect(platform.code).toBe(1);
+    expect(platform.stderr).toContain('Allowed choices are github, gitlab');
+    const missing = await cli('flavor', 'add', 'x', '--platform', 'github');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("required option '--labels <labels>' not specified");
+    const priority = await cli(
+      'flavor',
+      'add',
+      'x',
+      '--platform',
+      'github',
+      '--labels',
+      'a',
+      '--priority',
+      'high',
+    );
+    expect(priority.code).toBe(1);
+    expect(priority.stderr).toContain('--priority must be a whole number');
+  });
+
+  it('says how to point admin commands at a database when none is known', async () => {
+    const result = await runCli(['flavor', 'list'], { env: cleanEnv(), cwd });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DATABASE_URL is not set and no runner-planner start is running');
+  });
+
+  it('reconcile says what to configure when no forge API is set, and requires --once', async () => {
+    const bare = await cli('reconcile', '--once');
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain('set GITHUB_TOKEN and/or GITLAB_TOKEN');
+    const scheduled = await cli('reconcile');
+    expect(scheduled.code).toBe(1);
+    expect(scheduled.stderr).toContain('use --once');
+  });
+});
+
+describe('reconcile --once', () => {
+  it('completes a stale job that finished on GitLab, through the real @gitbeaker client', async () => {
+    const gitlab = await startFakeGitLab();
+    const db = await Database.connect(database.url);
+    try {
+      gitlab.setJob(380, {
+        id: 88_001,
+        tag_list: [],
+        status: 'success',
+        started_at: '2026-11-28T10:01:00Z',
+        finished_at: '2026-11-28T10:09:00Z',
+      });
+      await db.addJob({
+        platform: 'gitlab',
+        id: '88001',
+        labels: [],
+        createdAt: new Date('2026-11-28T10:00:00Z'),
+        startedAt: null,
+        completedAt: null,
+        raw: { pending: { project_id: 380, build_id: 88_001 } },
+      });
+      // Its last event is older than the stale threshold below.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const result = await runCli(['reconcile', '--once', '--json'], {
+        cwd,
+        env: { ...env, GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, RECONCILE_STALE_AFTER: '1' },
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout);
+      expect(report).toMatchObject({ ran: true, stale: { checked: 1, corrected: { completed: 1 } } });
+      const [job] = await db.listJobs('gitlab', { withId: '88001' });
+      expect(job?.completedAt).toEqual(new Date('2026-11-28T10:09:00Z'));
+      expect(gitlab.requests).toContain('/api/v4/projects/380/jobs/88001');
+    } finally {
+      await db.close();
+      await gitlab.close();
+    }
+  });
+});
+
+describe('flavor', () => {
+  it('adds, lists, gets, disables, enables and deletes', async () => {
+    const added = await cli(
+      'flavor',
+      'add',
+      'large',
+      '--platform',
+      'github',
+      '--labels',
+      'X64,large',
+      '--priority',
+      '5',
+      '--json',
+    );
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({
+      name: 'large',
+      platform: 'github',
+      labels: ['x64', 'large'].sort(),
+      priority: 5,
+      is_disabled: false,
+      minimum_pressure: 0,
+    });
+    const list = await cli('flavor', 'list', '--json');
+    expect(JSON.parse(list.stdout).map((f: { name: string }) => f.name)).toContain('large');
+    expect((await cli('flavor', 'list')).stdout).toMatch(/large\s+github/);
+
+    expect((await cli('flavor', 'disable', 'large')).code).toBe(0);
+    expect(JSON.parse((await cli('flavor', 'get', 'large', '--json')).stdout)[0].is_disabled).toBe(true);
+    expect((await cli('flavor', 'enable', 'large')).code).toBe(0);
+    expect(JSON.parse((await cli('flavor', 'get', 'large', '--json')).stdout)[0].is_disabled).toBe(false);
+    expect((await cli('flavor', 'delete', 'large')).code).toBe(0);
+    const gone = await cli('flavor', 'get', 'large');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('flavor "large" does not exist');
+  });
+
+  it('refuses a duplicate and unknown flavors', async () => {
+    expect((await cli('flavor', 'add', 'dup', '--platform', 'gitlab', '--labels', 'a')).code).toBe(0);
+    const duplicate = await cli('flavor', 'add', 'dup', '--platform', 'gitlab', '--labels', 'a');
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('flavor "dup" already exists');
+    for (const verb of ['enable', 'disable', 'delete', 'get']) {
+      const result = await cli('flavor', verb, 'nope');
+      expect(result.code, verb).toBe(1);
+      expect(result.stderr).toContain('flavor "nope" does not exist');
+    }
+  });
+});
+
+describe('token', () => {
+  it('creates, lists and deletes; refuses duplicates and unknown names', async () => {
+    const created = await cli('token', 'create', 'ci', '--json');
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout).token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const duplicate = await cli('token', 'create', 'ci');
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('token "ci" already exists');
+    expect(JSON.parse((await cli('token', 'list', '--json')).stdout)).toEqual({ names: ['ci'] });
+    expect((await cli('token', 'delete', 'ci')).code).toBe(0);
+    const again = await cli('token', 'delete', 'ci');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('token "ci" does not exist');
+  });
+});
+
+describe('pressure, jobs and report', () => {
+  beforeAll(async () => {
+    expect((await cli('flavor', 'add', 'small', '--platform', 'github', '--labels', 'small')).code).toBe(0);
+    const db = await Database.connect(database.url);
+    try {
+      const day = (d: number, h: number) => new Date(Date.UTC(2026, 0, d, h));
+      const jobs: [string, Date, Date | null, Date | null, string[]][] = [
+        ['1', day(1, 10), null, null, ['small']],
+        ['2', day(2, 10), new Date(day(2, 10).getTime() + 10_000), null, ['small']],
+        ['3', day(2, 11), new Date(day(2, 11).getTime() + 20_000), null, ['small']],
+        // Not owned: no flavor covers it.
+        ['4', day(2, 11), new Date(day(2, 11).getTime() + 99_000), null, ['other']],
+        // Recent, so it counts toward pressure (the others are older than the staleness window).
+        ['5', new Date(), null, null, ['small']],
+      ];
+      for (const [id, createdAt, startedAt, completedAt, labels] of jobs) {
+        await db.addJob({ platform: 'github', id, labels, createdAt, startedAt, completedAt, raw: {} });
+      }
+      // Completed after it was assigned: still owned.
+      await db.updateJobCompleted('github', '3', day(2, 12));
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('pressure of every flavor and of one', async () => {
+    const all = await cli('pressure', '--json');
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout)).toMatchObject({ small: 1 });
+    expect(JSON.parse((await cli('pressure', 'small', '--json')).stdout)).toEqual({ small: 1 });
+    const unknown = await cli('pressure', 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('flavor "nope" does not exist');
+  });
+
+  it('jobs list and get', async () => {
+    const list = JSON.parse((await cli('jobs', 'list', '--platform', 'github', '--json')).stdout);
+    expect(list.map((job: { id: string }) => job.id)).toEqual(['1', '2', '3', '4', '5']);
+    const job = JSON.parse((await cli('jobs', 'get', 'github', '2')).stdout);
+    expect(job).toMatchObject({ id: '2', assigned_flavor: 'small', completed_at: null });
+    const missing = await cli('jobs', 'get', 'github', '404');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('job github/404 does not exist');
+    expect((await cli('jobs', 'get', 'svn', '1')).code).toBe(1);
+  });
+
+  it('report waiting: CSV of owned jobs started in range', async () => {
+    const result = await cli(
+      'report',
+      'waiting',
+      '--from',
+      '2026-01-01',
+      '--to',
+      '2026-01-03',
+      '--percentile',
+      '50',
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('day,platform,jobs,p50_waiting_seconds\n2026-01-02,github,2,15.0\n');
+    const bad = await cli('report', 'waiting', '--from', 'yesterday-ish', '--to', '2026-01-03');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--from must be a date');
+    expect((await cli('report', 'waiting', '--from', '2026-01-03', '--to', '2026-01-01')).code).toBe(1);
+  });
+});
+
+describe('dlq', () => {
+  it('lists failed webhook jobs and replays them', async () => {
+    const connection = workerConnection(queue.redisUrl);
+    const producer = new Queue(WEBHOOK_QUEUE, { connection, prefix: queue.prefix });
+    let fail = true;
+    const worker = new Worker(
+      WEBHOOK_QUEUE,
+      async () => {
+        if (fail) throw new Error('boom');
+      },
+      { connection: workerConnection(queue.redisUrl), prefix: queue.prefix, autorun: false },
+    );
+    try {
+      await producer.add(
+        'github',
+        { platform: 'github', event: 'workflow_job' },
+        { jobId: 'github-d1', attempts: 1 },
+      );
+      const failed = new Promise((resolve) => worker.once('failed', resolve));
+      void worker.run();
+      await failed;
+
+      const list = await cli('dlq', 'list', '--json');
+      expect(list.code).toBe(0);
+      expect(JSON.parse(list.stdout)).toEqual([
+        expect.objectContaining({
+          id: 'github-d1',
+          platform: 'github',
+          event: 'workflow_job',
+          reason: 'boom',
+        }),
+      ]);
+
+      const unknown = await cli('dlq', 'replay', 'github-nope');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('not in the dead-letter queue: github-nope');
+
+      fail = false;
+      const completed = new Promise((resolve) => worker.once('completed', resolve));
+      const replay = await cli('dlq', 'replay', '--json');
+      expect(replay.code).toBe(0);
+      expect(JSON.parse(replay.stdout)).toEqual({ replayed: 1, missing: [] });
+      await completed;
+      expect(JSON.parse((await cli('dlq', 'list', '--json')).stdout)).toEqual([]);
+    } finally {
+      await worker.close();
+      await producer.close();
+      connection.disconnect();
+    }
+  });
+});
