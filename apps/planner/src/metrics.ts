@@ -1,5 +1,5 @@
 import type { Database } from '@runner-planner/database';
-import { producerConnection, WEBHOOK_QUEUE } from '@runner-planner/queue';
+import { producerConnection, WEBHOOK_QUEUE, whenConnected } from '@runner-planner/queue';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -102,23 +102,8 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
   // Offline queue on: BullMQ issues commands while a queue initialises, even if closed at once.
   const connection = producerConnection(options.redisUrl, { enableOfflineQueue: true });
   connection.on('error', () => {});
-  // Commands fail at once while Redis is unreachable (no offline queue): a scrape waits a
-  // little for a connection being made, not for a Redis that is down.
-  const redisReady = (): Promise<boolean> => {
-    if (connection.status === 'ready') return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        connection.off('ready', onReady);
-        resolve(false);
-      }, REDIS_READY_WAIT_MS);
-      timer.unref();
-      connection.once('ready', onReady);
-    });
-  };
+  // A scrape waits a little for a connection being made, not for a Redis that is down.
+  const redisReady = (): Promise<boolean> => whenConnected(connection, REDIS_READY_WAIT_MS);
   const queues = METRIC_QUEUES.map((name) => {
     const queue = new Queue(name, { connection, prefix: options.prefix });
     queue.on('error', () => {});

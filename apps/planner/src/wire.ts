@@ -1,4 +1,7 @@
-import { type Flavor, InvalidInputError, type Job, PLATFORMS, parseFlavor } from '@runner-planner/core';
+import { type Flavor, InvalidInputError, PLATFORMS, parseFlavor } from '@runner-planner/core';
+
+export { type FlavorJson, flavorToJson, type JobJson, jobToJson } from '@runner-planner/core';
+
 import { HttpError, PayloadError } from './respond.js';
 
 /**
@@ -6,50 +9,6 @@ import { HttpError, PayloadError } from './respond.js';
  * original accepted. Missing numeric and boolean fields default to zero values, as Go's JSON
  * decoding left them; unknown fields are ignored.
  */
-
-export interface FlavorJson {
-  platform: string;
-  name: string;
-  labels: string[];
-  priority: number;
-  is_disabled: boolean;
-  minimum_pressure: number;
-}
-
-export interface JobJson {
-  platform: string;
-  id: string;
-  labels: string[];
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  raw: Record<string, unknown>;
-  assigned_flavor: string | null;
-}
-
-export function flavorToJson(flavor: Flavor): FlavorJson {
-  return {
-    platform: flavor.platform,
-    name: flavor.name,
-    labels: flavor.labels,
-    priority: flavor.priority,
-    is_disabled: flavor.isDisabled,
-    minimum_pressure: flavor.minimumPressure,
-  };
-}
-
-export function jobToJson(job: Job): JobJson {
-  return {
-    platform: job.platform,
-    id: job.id,
-    labels: job.labels,
-    created_at: job.createdAt.toISOString(),
-    started_at: job.startedAt?.toISOString() ?? null,
-    completed_at: job.completedAt?.toISOString() ?? null,
-    raw: job.raw,
-    assigned_flavor: job.assignedFlavor,
-  };
-}
 
 const INT32_MAX = 2_147_483_647;
 /** Most jobs one `GET /api/v1/jobs/{platform}` returns; ask again with `created_after` for more. */

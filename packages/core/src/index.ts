@@ -27,3 +27,4 @@ export {
   parseFlavor,
   parseNewJob,
 } from './validation.js';
+export { type FlavorJson, flavorToJson, type JobJson, jobToJson } from './wire.js';

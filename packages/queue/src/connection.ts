@@ -21,3 +21,23 @@ export function producerConnection(redisUrl: string, options: RedisOptions = {})
 export function workerConnection(redisUrl: string, options: RedisOptions = {}): Redis {
   return new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy, ...options });
 }
+
+/**
+ * Resolves true once the connection is ready, or false after `timeoutMs` (default 1 s): a caller
+ * waits for a connection being (re)established, not for a Redis that is down.
+ */
+export function whenConnected(connection: Redis, timeoutMs = 1_000): Promise<boolean> {
+  if (connection.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      connection.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    timer.unref();
+    connection.once('ready', onReady);
+  });
+}

@@ -1,4 +1,4 @@
-export { producerConnection, workerConnection } from './connection.js';
+export { producerConnection, whenConnected, workerConnection } from './connection.js';
 export { type Envelope, envelopeSchema, queueJobId } from './envelope.js';
 export {
   BACKOFF_TYPE,

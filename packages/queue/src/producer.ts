@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { producerConnection } from './connection.js';
+import { producerConnection, whenConnected } from './connection.js';
 import { type Envelope, queueJobId } from './envelope.js';
 import { DEFAULT_QUEUE_PREFIX, WEBHOOK_QUEUE, webhookJobOptions } from './policy.js';
 
@@ -29,24 +29,6 @@ export class QueueUnavailableError extends Error {
 export interface ProducerOptions {
   redisUrl: string;
   prefix?: string;
-}
-
-/** How long a call waits for a connection that is being (re)established before giving up. */
-const CONNECT_WAIT_MS = 1_000;
-
-function whenConnected(connection: Redis): Promise<boolean> {
-  if (connection.status === 'ready') return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      connection.off('ready', onReady);
-      resolve(false);
-    }, CONNECT_WAIT_MS);
-    connection.once('ready', onReady);
-  });
 }
 
 export function createWebhookProducer(options: ProducerOptions): WebhookProducer {

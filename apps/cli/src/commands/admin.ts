@@ -1,4 +1,4 @@
-import { PLATFORMS } from '@runner-planner/core';
+import { flavorToJson, jobToJson, PLATFORMS } from '@runner-planner/core';
 import { type Database, ExistError, type Flavor, type Job, NotExistError } from '@runner-planner/database';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, printJson, printTable, withDatabase } from '../context.js';
@@ -23,28 +23,8 @@ async function flavorNamed(db: Database, name: string): Promise<Flavor> {
   }
 }
 
-const flavorJson = (flavor: Flavor) => ({
-  name: flavor.name,
-  platform: flavor.platform,
-  labels: flavor.labels,
-  priority: flavor.priority,
-  is_disabled: flavor.isDisabled,
-  minimum_pressure: flavor.minimumPressure,
-});
-
-const jobJson = (job: Job) => ({
-  platform: job.platform,
-  id: job.id,
-  labels: job.labels,
-  created_at: job.createdAt.toISOString(),
-  started_at: job.startedAt?.toISOString() ?? null,
-  completed_at: job.completedAt?.toISOString() ?? null,
-  assigned_flavor: job.assignedFlavor,
-  raw: job.raw,
-});
-
 function printFlavors(flavors: Flavor[], json: boolean) {
-  if (json) return printJson(flavors.map(flavorJson));
+  if (json) return printJson(flavors.map(flavorToJson));
   printTable(
     ['NAME', 'PLATFORM', 'LABELS', 'PRIORITY', 'ENABLED', 'MIN PRESSURE'],
     flavors.map((f) => [
@@ -90,7 +70,7 @@ export function registerFlavor(program: Command): void {
           throw error;
         }
         const added = await db.getFlavor(name);
-        if (options.json) printJson(flavorJson(added));
+        if (options.json) printJson(flavorToJson(added));
         else process.stdout.write(`flavor "${name}" added\n`);
       });
     });
@@ -235,7 +215,7 @@ export function registerJobs(program: Command): void {
           limit: options.limit,
           onlyNotCompleted: options.notCompleted === true,
         });
-        if (options.json) return printJson(list.map(jobJson));
+        if (options.json) return printJson(list.map(jobToJson));
         printTable(
           ['PLATFORM', 'ID', 'FLAVOR', 'CREATED', 'STARTED', 'COMPLETED', 'LABELS'],
           list.map((job) => [
@@ -260,7 +240,7 @@ export function registerJobs(program: Command): void {
       await withDatabase(async (db) => {
         const [job] = await db.listJobs(platform, { withId: id, limit: 1 });
         if (job === undefined) throw new CliError(`job ${platform}/${id} does not exist`);
-        printJson(jobJson(job));
+        printJson(jobToJson(job));
       });
     });
 }

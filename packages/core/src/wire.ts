@@ -1,0 +1,47 @@
+import type { Flavor, Job } from './types.js';
+
+/** A flavor in the planner v1 wire format (snake_case JSON), as its API and the CLI print it. */
+export interface FlavorJson {
+  platform: string;
+  name: string;
+  labels: string[];
+  priority: number;
+  is_disabled: boolean;
+  minimum_pressure: number;
+}
+
+/** A job in the planner v1 wire format, timestamps as RFC 3339 strings. */
+export interface JobJson {
+  platform: string;
+  id: string;
+  labels: string[];
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  raw: Record<string, unknown>;
+  assigned_flavor: string | null;
+}
+
+export function flavorToJson(flavor: Flavor): FlavorJson {
+  return {
+    platform: flavor.platform,
+    name: flavor.name,
+    labels: flavor.labels,
+    priority: flavor.priority,
+    is_disabled: flavor.isDisabled,
+    minimum_pressure: flavor.minimumPressure,
+  };
+}
+
+export function jobToJson(job: Job): JobJson {
+  return {
+    platform: job.platform,
+    id: job.id,
+    labels: job.labels,
+    created_at: job.createdAt.toISOString(),
+    started_at: job.startedAt?.toISOString() ?? null,
+    completed_at: job.completedAt?.toISOString() ?? null,
+    raw: job.raw,
+    assigned_flavor: job.assignedFlavor,
+  };
+}
