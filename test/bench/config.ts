@@ -1,0 +1,79 @@
+/** Sizes and rates; each can be changed through the environment (smaller for a quick smoke run). */
+export interface BenchConfig {
+  /** Admin URL of a PostgreSQL server: each run creates its own databases there and drops them. */
+  adminUrl: string;
+  /** Which benchmarks to run, in this order. */
+  only: BenchName[];
+  gateway: {
+    seconds: number;
+    warmupSeconds: number;
+    connections: number;
+    /** Requests/s of the fixed-rate runs. */
+    rate: number;
+  };
+  worker: { events: number; jobs: number; concurrency: number };
+  e2e: { rate: number; seconds: number; concurrency: number; pollMs: number };
+  flavors: number;
+  /** Environment for the gateway and worker processes: CPU profiles when BENCH_CPU_PROFILE_DIR is set. */
+  appEnv: Record<string, string>;
+}
+
+export const BENCH_NAMES = ['gateway', 'worker', 'e2e'] as const;
+export type BenchName = (typeof BENCH_NAMES)[number];
+
+function intFromEnv(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) {
+    throw new Error(`${name} must be a positive integer, got "${value}"`);
+  }
+  return parsed;
+}
+
+function onlyFromEnv(): BenchName[] {
+  const value = process.env.BENCH_ONLY;
+  if (value === undefined || value === '') return [...BENCH_NAMES];
+  const names = value.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!(BENCH_NAMES as readonly string[]).includes(name)) {
+      throw new Error(`BENCH_ONLY: unknown benchmark "${name}" (one of ${BENCH_NAMES.join(', ')})`);
+    }
+  }
+  return names as BenchName[];
+}
+
+export function loadConfig(): BenchConfig {
+  const config: BenchConfig = {
+    adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    only: onlyFromEnv(),
+    gateway: {
+      seconds: intFromEnv('BENCH_GATEWAY_SECONDS', 20),
+      warmupSeconds: intFromEnv('BENCH_GATEWAY_WARMUP_SECONDS', 3),
+      connections: intFromEnv('BENCH_GATEWAY_CONNECTIONS', 50),
+      rate: intFromEnv('BENCH_GATEWAY_RATE', 1_000),
+    },
+    worker: {
+      events: intFromEnv('BENCH_WORKER_EVENTS', 20_000),
+      jobs: intFromEnv('BENCH_WORKER_JOBS', 7_000),
+      concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
+    },
+    e2e: {
+      rate: intFromEnv('BENCH_E2E_RATE', 500),
+      seconds: intFromEnv('BENCH_E2E_SECONDS', 30),
+      concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
+      pollMs: intFromEnv('BENCH_E2E_POLL_MS', 10),
+    },
+    flavors: intFromEnv('BENCH_FLAVORS', 20),
+    // For finding where the apps spend their time; profiling slows them, so not for figures.
+    appEnv: process.env.BENCH_CPU_PROFILE_DIR
+      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}` }
+      : {},
+  };
+  if (config.worker.events > config.worker.jobs * 3) {
+    throw new Error(
+      'BENCH_WORKER_EVENTS cannot exceed 3 × BENCH_WORKER_JOBS (queued, in_progress, completed)',
+    );
+  }
+  return config;
+}

@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import { PRESSURE_CHANNEL } from '@runner-planner/database';
+import { WEBHOOK_QUEUE } from '@runner-planner/queue';
+import { createTestQueuePrefix } from '@runner-planner/testkit';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { startApp } from '../support/apps.js';
+import type { Cleanup } from './cleanup.js';
+import type { BenchConfig } from './config.js';
+import { type CpuUsage, formatCpu, pidsOf, probeCpu } from './cpu.js';
+import { prepareDatabase } from './database.js';
+import { type PacedOutcome, sendPaced } from './pacer.js';
+import { BENCH_SECRET, type BenchEvent, benchFlavors, eventSequence, sign, webhookBody } from './payloads.js';
+import { createScratchDatabase } from './scratch.js';
+import { type Latency, latency, nowMs, sleep } from './stats.js';
+import { sampleWaits, type WaitSamples } from './waits.js';
+
+export interface E2eResult {
+  perSecond: number;
+  seconds: number;
+  events: number;
+  accepted: number;
+  statusCodes: Record<string, number>;
+  /** 202 → the event's effect visible in the job table. */
+  visible: Latency;
+  /** 202 → the `pressure_change` notification of the commit (queued and completed events). */
+  notified: Latency;
+  /** Events that should have notified but no notification for their flavor came after them. */
+  notificationsMissing: number;
+  notSeen: number;
+  /** How late the sender sent (its own scheduling), p99. */
+  sendLagP99Ms: number;
+  /** 202 answer time, from when each request was due. */
+  accept: Latency;
+  failedQueueJobs: number;
+  cpu: CpuUsage;
+  /** Mean active PostgreSQL backends of the run's database per wait event (`CPU`: not waiting). */
+  waits: WaitSamples;
+}
+
+/** What the benchmark knows of one event as it goes. */
+interface Tracked {
+  event: BenchEvent;
+  outcome?: PacedOutcome;
+  /** When a poll first saw the event's effect (when that poll's answer arrived). */
+  seenAt?: number;
+  /** When the last poll that did not see it yet was sent: its commit came after this. */
+  lastMissAt?: number;
+  flavor?: string | null;
+}
+
+interface Notification {
+  at: number;
+  flavor: string;
+}
+
+/** Has the row the effect of this event? `queued`: it exists; the others: their timestamp is set. */
+const VISIBLE_SQL = `
+  SELECT id, assigned_flavor, started_at IS NOT NULL AS started, completed_at IS NOT NULL AS completed
+  FROM job WHERE platform = 'github' AND id = ANY($1::text[])`;
+
+interface VisibleRow {
+  id: string;
+  assigned_flavor: string | null;
+  started: boolean;
+  completed: boolean;
+}
+
+function isVisible(event: BenchEvent, row: VisibleRow | undefined): boolean {
+  if (row === undefined) return false;
+  if (event.action === 'in_progress') return row.started;
+  if (event.action === 'completed') return row.completed;
+  return true;
+}
+
+/**
+ * Polls the job table for the events answered 202 and not seen yet, in one query per round,
+ * a round every `intervalMs` (or back to back when a query takes longer).
+ */
+function watchRows(client: pg.Client, tracked: Tracked[], intervalMs: number) {
+  const pending = new Set<number>();
+  let running = true;
+  const loop = (async () => {
+    while (running || pending.size > 0) {
+      const roundStart = nowMs();
+      const indexes = [...pending];
+      if (indexes.length > 0) {
+        const ids = [...new Set(indexes.map((index) => String(tracked[index]!.event.jobId)))];
+        const { rows } = await client.query<VisibleRow>(VISIBLE_SQL, [ids]);
+        const answeredAt = nowMs();
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        for (const index of indexes) {
+          const item = tracked[index]!;
+          const row = byId.get(String(item.event.jobId));
+          if (isVisible(item.event, row)) {
+            item.seenAt = answeredAt;
+            item.flavor = row?.assigned_flavor ?? null;
+            pending.delete(index);
+          } else {
+            item.lastMissAt = roundStart;
+          }
+        }
+      }
+      await sleep(Math.max(0, roundStart + intervalMs - nowMs()));
+    }
+  })();
+  return {
+    add: (index: number) => pending.add(index),
+    pending: () => pending.size,
+    /** Stops once everything added is seen, or gives up after `timeoutMs`. */
+    async finish(timeoutMs: number) {
+      running = false;
+      const deadline = nowMs() + timeoutMs;
+      while (pending.size > 0 && nowMs() < deadline) await sleep(50);
+      pending.clear();
+      await loop;
+    },
+  };
+}
+
+/**
+ * The notification that reports an event's commit: the first for the event's flavor received
+ * after both the request was sent and the last poll that did not see the event was sent (the
+ * commit came after both). Notifications carry only the flavor name, so when another commit of
+ * the same flavor notified in between, an earlier one is taken: the figure errs early by at
+ * most about one poll round.
+ */
+function notificationFor(item: Tracked, byFlavor: Map<string, number[]>): number | undefined {
+  if (item.flavor == null || item.outcome === undefined) return undefined;
+  const times = byFlavor.get(item.flavor) ?? [];
+  const after = Math.max(item.outcome.sentAt, item.lastMissAt ?? item.outcome.sentAt);
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (times[middle]! < after) low = middle + 1;
+    else high = middle;
+  }
+  return times[low];
+}
+
+export async function runE2eBench(
+  config: BenchConfig,
+  cleanup: Cleanup,
+  log: (message: string) => void,
+): Promise<E2eResult> {
+  const { rate, seconds, concurrency, pollMs } = config.e2e;
+  const flavors = benchFlavors(config.flavors);
+  const count = rate * seconds;
+  const events = eventSequence({
+    jobs: Math.ceil(count / 3) + 200,
+    events: count,
+    flavors,
+    jobsPerSecond: rate / 3,
+    firstJobId: 4_300_000_000,
+    seed: 3,
+  });
+  const epoch = Date.now();
+  const requests = events.map((event) => {
+    const body = webhookBody(event, epoch);
+    return { body, signature: sign(body), delivery: randomUUID() };
+  });
+
+  const database = await createScratchDatabase(config.adminUrl, 'e2e');
+  cleanup.add('e2e database', () => database.drop());
+  await prepareDatabase(database.url, flavors);
+  const space = createTestQueuePrefix('bench-e2e');
+  cleanup.add('e2e queue keys', () => space.cleanup());
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: space.redisUrl,
+    QUEUE_PREFIX: space.prefix,
+    LOG_LEVEL: 'warn',
+    ...config.appEnv,
+  };
+  const worker = await startApp('worker', { ...env, WORKER_CONCURRENCY: String(concurrency) });
+  cleanup.add('e2e worker process', () => worker.stop());
+  const gateway = await startApp('gateway', { ...env, GITHUB_WEBHOOK_SECRET: BENCH_SECRET });
+  cleanup.add('e2e gateway process', () => gateway.stop());
+
+  const notifications: Notification[] = [];
+  const listener = new pg.Client({ connectionString: database.url });
+  cleanup.add('e2e listen connection', () => listener.end());
+  await listener.connect();
+  listener.on('notification', (message) => {
+    notifications.push({ at: nowMs(), flavor: message.payload ?? '' });
+  });
+  await listener.query(`LISTEN ${PRESSURE_CHANNEL}`);
+  const poller = new pg.Client({ connectionString: database.url });
+  cleanup.add('e2e poll connection', () => poller.end());
+  await poller.connect();
+
+  const tracked: Tracked[] = events.map((event) => ({ event }));
+  const rows = watchRows(poller, tracked, pollMs);
+  log(`e2e: ${count} events at ${rate}/s (${seconds} s) through gateway and worker`);
+  const probe = await probeCpu({
+    gateway: async () => [gateway.child.pid ?? -1],
+    worker: async () => [worker.child.pid ?? -1],
+    'bench runner': async () => [process.pid],
+    redis: () => pidsOf('redis-server'),
+    postgres: () => pidsOf('postgres'),
+  });
+  const waits = await sampleWaits(database.url, database.name);
+  const outcomes = await sendPaced({
+    url: `${gateway.url}/webhooks/github`,
+    count,
+    perSecond: rate,
+    request: (index) => requests[index]!,
+    onAnswer: (index, outcome) => {
+      tracked[index]!.outcome = outcome;
+      if (outcome.status === 202) rows.add(index);
+    },
+  });
+  const cpu = await probe.stop();
+  const backendWaits = await waits.stop();
+  await rows.finish(120_000);
+
+  const queue = new Queue(WEBHOOK_QUEUE, { connection: { url: space.redisUrl }, prefix: space.prefix });
+  cleanup.add('e2e queue client', () => queue.close());
+  const failedQueueJobs = await queue.getJobCountByTypes('failed');
+
+  const byFlavor = new Map<string, number[]>();
+  for (const notification of notifications) {
+    const times = byFlavor.get(notification.flavor) ?? [];
+    times.push(notification.at);
+    byFlavor.set(notification.flavor, times);
+  }
+  const accepted = tracked.filter((item) => item.outcome?.status === 202);
+  const visible: number[] = [];
+  const notified: number[] = [];
+  let notificationsMissing = 0;
+  for (const item of accepted) {
+    if (item.seenAt === undefined) continue;
+    const ackAt = item.outcome!.answeredAt;
+    visible.push(item.seenAt - ackAt);
+    // A start does not change pressure: only queued (+1) and completed (−1) notify.
+    if (item.event.action === 'in_progress') continue;
+    const at = notificationFor(item, byFlavor);
+    if (at === undefined) notificationsMissing++;
+    else notified.push(at - ackAt);
+  }
+  const statusCodes: Record<string, number> = {};
+  for (const outcome of outcomes) statusCodes[outcome.status] = (statusCodes[outcome.status] ?? 0) + 1;
+  const result: E2eResult = {
+    perSecond: rate,
+    seconds,
+    events: count,
+    accepted: accepted.length,
+    statusCodes,
+    visible: latency(visible),
+    notified: latency(notified),
+    notificationsMissing,
+    notSeen: accepted.length - visible.length,
+    sendLagP99Ms: latency(outcomes.map((outcome) => outcome.sentAt - outcome.scheduledAt)).p99Ms,
+    accept: latency(outcomes.map((outcome) => outcome.answeredAt - outcome.scheduledAt)),
+    failedQueueJobs,
+    cpu,
+    waits: backendWaits,
+  };
+  log(
+    `  visible p50 ${result.visible.p50Ms.toFixed(1)} ms p99 ${result.visible.p99Ms.toFixed(1)} ms; ` +
+      `notified p50 ${result.notified.p50Ms.toFixed(1)} ms p99 ${result.notified.p99Ms.toFixed(1)} ms; cpu: ${formatCpu(cpu)}`,
+  );
+  return result;
+}

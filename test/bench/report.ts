@@ -1,0 +1,207 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { type CpuUsage, formatCpu } from './cpu.js';
+import type { E2eResult } from './e2e-bench.js';
+import type { GatewayResult, Measured } from './gateway-bench.js';
+import { formatWaits } from './waits.js';
+import type { WorkerResult } from './worker-bench.js';
+
+export interface Row {
+  metric: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  /** undefined: informational, no goal. */
+  pass: boolean | undefined;
+}
+
+export interface Table {
+  title: string;
+  rows: Row[];
+  notes: string[];
+}
+
+const GATEWAY_MIN_RATIO = 0.5;
+const GATEWAY_P99_LIMIT_MS = 50;
+const WORKER_MIN_RATIO = 0.5;
+const WORKER_MIN_EVENTS_PER_SECOND = 2_000;
+const E2E_P99_LIMIT_MS = 250;
+
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const times = (value: number) => `${value.toFixed(2)}×`;
+const info = (metric: string, ours: string, baseline = '–'): Row => ({
+  metric,
+  ours,
+  baseline,
+  ratio: '–',
+  goal: '–',
+  pass: undefined,
+});
+
+function cpuNote(what: string, cpu: CpuUsage): string {
+  return `CPU during ${what}: ${formatCpu(cpu)}.`;
+}
+
+function loadNote(name: string, measured: Measured<{ ok: number; requests: number }>): string {
+  const redis = measured.redisCommandsPerRequest;
+  const commands = Object.entries(redis.byCommand)
+    .map(([command, calls]) => `${command} ${calls}`)
+    .join(', ');
+  return (
+    `${name}: ${count(measured.load.ok)} of ${count(measured.load.requests)} requests answered 2xx; ` +
+    `items in Redis per 2xx ${measured.storedPerOk.toFixed(3)}; Redis commands per request ${redis.total} (${commands}).`
+  );
+}
+
+export function gatewayTable(result: GatewayResult): Table {
+  const max = result.maxThroughput;
+  const ratio = max.gateway.load.okPerSecond / max.baseline.load.okPerSecond;
+  const rate = count(result.rate);
+  const rows: Row[] = [
+    {
+      metric: `max throughput, ${result.connections} connections, ${result.seconds} s`,
+      ours: `${count(max.gateway.load.okPerSecond)} req/s`,
+      baseline: `${count(max.baseline.load.okPerSecond)} req/s`,
+      ratio: times(ratio),
+      goal: `≥ ${GATEWAY_MIN_RATIO}× baseline`,
+      pass: ratio >= GATEWAY_MIN_RATIO,
+    },
+    info(
+      'latency at max throughput: p50 / p99',
+      `${ms(max.gateway.load.latency.p50Ms)} / ${ms(max.gateway.load.latency.p99Ms)}`,
+      `${ms(max.baseline.load.latency.p50Ms)} / ${ms(max.baseline.load.latency.p99Ms)}`,
+    ),
+  ];
+  const fixed = [
+    [`${rate} req/s, autocannon overallRate`, result.autocannonRate],
+    [`${rate} req/s, paced open loop`, result.pacedRate],
+  ] as const;
+  for (const [name, sides] of fixed) {
+    const ours = sides.gateway.load.latency;
+    const baseline = sides.baseline.load.latency;
+    rows.push(info(`${name}: p50`, ms(ours.p50Ms), ms(baseline.p50Ms)), {
+      metric: `${name}: p99`,
+      ours: ms(ours.p99Ms),
+      baseline: ms(baseline.p99Ms),
+      ratio: times(ours.p99Ms / baseline.p99Ms),
+      goal: `≤ ${GATEWAY_P99_LIMIT_MS} ms`,
+      pass: ours.p99Ms <= GATEWAY_P99_LIMIT_MS,
+    });
+  }
+  const paced = result.pacedRate;
+  return {
+    title: 'Gateway',
+    rows,
+    notes: [
+      `Payload: one ${count(result.payloadBytes)}-byte queued workflow_job (from @octokit/webhooks-examples), ` +
+        'signed once; every request has its own X-GitHub-Delivery. Each measured run follows a ' +
+        `${result.warmupSeconds} s warm-up of the same kind against the same side, in its own load-generator process.`,
+      loadNote('max throughput, gateway', max.gateway),
+      loadNote('max throughput, baseline', max.baseline),
+      cpuNote('max throughput, gateway', max.gateway.cpu),
+      cpuNote('max throughput, baseline', max.baseline.cpu),
+      `${rate} req/s, autocannon: achieved ${count(result.autocannonRate.gateway.load.okPerSecond)} / ` +
+        `${count(result.autocannonRate.baseline.load.okPerSecond)} req/s (gateway / baseline).`,
+      `${rate} req/s, paced: achieved ${count(paced.gateway.load.answeredPerSecond)} / ` +
+        `${count(paced.baseline.load.answeredPerSecond)} answers/s, max ${ms(paced.gateway.load.latency.maxMs)} / ` +
+        `${ms(paced.baseline.load.latency.maxMs)}, sender lag p99 ${ms(paced.gateway.load.sendLagP99Ms)} / ` +
+        `${ms(paced.baseline.load.sendLagP99Ms)} (gateway / baseline).`,
+      cpuNote(`${rate} req/s paced, gateway`, paced.gateway.cpu),
+    ],
+  };
+}
+
+export function workerTable(result: WorkerResult): Table {
+  const ours = result.worker.eventsPerSecond;
+  const baseline = result.baseline.eventsPerSecond;
+  const ratio = ours / baseline;
+  const same = JSON.stringify(result.worker.jobs) === JSON.stringify(result.baseline.jobs);
+  return {
+    title: 'Worker',
+    rows: [
+      {
+        metric: `events/s, ${count(result.events)} events, concurrency ${result.concurrency}`,
+        ours: `${count(ours)} events/s`,
+        baseline: `${count(baseline)} events/s`,
+        ratio: times(ratio),
+        goal: `≥ ${WORKER_MIN_RATIO}× baseline and ≥ ${count(WORKER_MIN_EVENTS_PER_SECOND)} events/s`,
+        pass: ratio >= WORKER_MIN_RATIO && ours >= WORKER_MIN_EVENTS_PER_SECOND,
+      },
+    ],
+    notes: [
+      `Events: ${Object.entries(result.actions)
+        .map(([action, n]) => `${count(n)} ${action}`)
+        .join(', ')} over ${count(result.jobs)} jobs and ${result.flavors} flavors.`,
+      `Worker: ${count(result.worker.events)} events in ${result.worker.seconds.toFixed(2)} s ` +
+        `(from the first finished queue job to an empty queue); ${result.worker.failed} failed queue jobs. ` +
+        `Baseline: ${count(result.baseline.events)} events in ${result.baseline.seconds.toFixed(2)} s; ` +
+        `${result.baseline.errors} errors.`,
+      `Job table after each side: ${JSON.stringify(result.worker.jobs)}` +
+        (same
+          ? ' (identical on both sides).'
+          : `; baseline ${JSON.stringify(result.baseline.jobs)} — DIFFERENT.`),
+      `Queue pre-filled through createWebhookProducer at ${count(result.prefillPerSecond)} envelopes/s.`,
+      cpuNote('the worker run', result.worker.cpu),
+      cpuNote('the baseline run', result.baseline.cpu),
+      `PostgreSQL backends of the worker run (sampled every 100 ms; wait event @ statement, CPU = not waiting): ` +
+        `${formatWaits(result.worker.waits)}.`,
+      `PostgreSQL backends of the baseline run: ${formatWaits(result.baseline.waits)}.`,
+    ],
+  };
+}
+
+export function e2eTable(result: E2eResult): Table {
+  const rows: Row[] = [];
+  const cases = [
+    ["202 → row visible (event's change in the job table)", result.visible],
+    ['202 → pressure_change notification (queued and completed)', result.notified],
+  ] as const;
+  for (const [name, figures] of cases) {
+    rows.push(info(`${name}: p50`, ms(figures.p50Ms)), {
+      metric: `${name}: p99`,
+      ours: ms(figures.p99Ms),
+      baseline: '–',
+      ratio: '–',
+      goal: `≤ ${E2E_P99_LIMIT_MS} ms`,
+      pass: figures.p99Ms <= E2E_P99_LIMIT_MS,
+    });
+  }
+  return {
+    title: 'End to end',
+    rows,
+    notes: [
+      `${count(result.events)} events at ${count(result.perSecond)}/s for ${result.seconds} s; ` +
+        `answers ${JSON.stringify(result.statusCodes)}; ${result.notSeen} accepted events never seen; ` +
+        `${result.failedQueueJobs} failed queue jobs.`,
+      `Samples: visible ${count(result.visible.samples)}, notified ${count(result.notified.samples)} ` +
+        `(${result.notificationsMissing} without a matching notification). Max: visible ${ms(result.visible.maxMs)}, ` +
+        `notified ${ms(result.notified.maxMs)}.`,
+      `Gateway answer time from when each request was due: p50 ${ms(result.accept.p50Ms)}, p99 ` +
+        `${ms(result.accept.p99Ms)}; sender lag p99 ${ms(result.sendLagP99Ms)}.`,
+      cpuNote('the run', result.cpu),
+      `PostgreSQL backends while sending (sampled every 100 ms; wait event @ statement): ${formatWaits(result.waits)}.`,
+    ],
+  };
+}
+
+export function markdown(table: Table): string {
+  const lines = [
+    `### ${table.title}`,
+    '',
+    '| metric | ours | baseline | ratio (ours/baseline) | goal | result |',
+    '|---|---:|---:|---:|---|---|',
+    ...table.rows.map(
+      (row) =>
+        `| ${row.metric} | ${row.ours} | ${row.baseline} | ${row.ratio} | ${row.goal} | ` +
+        `${row.pass === undefined ? '–' : row.pass ? 'pass' : 'FAIL'} |`,
+    ),
+  ];
+  if (table.notes.length > 0) lines.push('', ...table.notes.map((note) => `- ${note}`));
+  return lines.join('\n');
+}
+
+export async function writeJson(path: URL, report: unknown): Promise<void> {
+  await mkdir(new URL('.', path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+}
