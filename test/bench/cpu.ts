@@ -26,6 +26,11 @@ async function readProcess(pid: number): Promise<ProcessSample | undefined> {
   }
 }
 
+/** CPU seconds (user + system) one process has used so far; 0 once it is gone. */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  return (await readProcess(pid))?.cpu ?? 0;
+}
+
 /** Every process of the machine now (empty where there is no /proc). */
 async function allProcesses(): Promise<Map<number, ProcessSample>> {
   const entries = await readdir('/proc').catch(() => [] as string[]);
