@@ -1,5 +1,5 @@
 import { flavorToJson, jobToJson, PLATFORMS } from '@runner-planner/core';
-import { type Database, ExistError, type Flavor, type Job, NotExistError } from '@runner-planner/database';
+import { type Database, ExistError, type Flavor, NotExistError } from '@runner-planner/database';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, printJson, printTable, withDatabase } from '../context.js';
 
