@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,7 +99,7 @@ async function cleanStalePid(dataDir: string, dir: string, say: Say): Promise<vo
     return;
   }
   const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && (await isPostgres(pid))) {
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && (await isPostmasterOf(pid, dir))) {
     const runtime = await readRuntime(dataDir);
     if (runtime !== undefined) {
       throw new Error(
@@ -123,12 +123,20 @@ async function cleanStalePid(dataDir: string, dir: string, say: Say): Promise<vo
   await rm(pidFile, { force: true });
 }
 
-async function isPostgres(pid: number): Promise<boolean> {
+/**
+ * Whether `pid` is the postmaster of the data directory `dir`. A postmaster's working directory
+ * is its data directory; the name alone is not enough, since a killed postmaster's pid may be
+ * reused by any other PostgreSQL process on the machine, which must never be signalled.
+ */
+async function isPostmasterOf(pid: number, dir: string): Promise<boolean> {
   try {
-    const command = await readFile(`/proc/${pid}/comm`, 'utf8');
-    return command.trim().startsWith('postgres');
+    const [command, cwd] = await Promise.all([
+      readFile(`/proc/${pid}/comm`, 'utf8'),
+      readlink(`/proc/${pid}/cwd`),
+    ]);
+    return command.trim().startsWith('postgres') && (await realpath(dir)) === cwd;
   } catch {
-    // No /proc (macOS): trust the pid.
+    // No /proc (macOS): trust the pid; where /proc exists but cannot be read, do not touch it.
     return process.platform !== 'linux';
   }
 }
