@@ -12,7 +12,13 @@ export interface BenchConfig {
     rate: number;
   };
   worker: { events: number; jobs: number; concurrency: number };
-  e2e: { rate: number; seconds: number; concurrency: number; pollMs: number };
+  e2e: {
+    /** Events/s of each end-to-end run: the first is the one the goal is judged at. */
+    rates: number[];
+    seconds: number;
+    concurrency: number;
+    pollMs: number;
+  };
   flavors: number;
   /** Environment for the gateway and worker processes: CPU profiles when BENCH_CPU_PROFILE_DIR is set. */
   appEnv: Record<string, string>;
@@ -29,6 +35,16 @@ function intFromEnv(name: string, fallback: number): number {
     throw new Error(`${name} must be a positive integer, got "${value}"`);
   }
   return parsed;
+}
+
+function ratesFromEnv(name: string, fallback: number[]): number[] {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const rates = value.split(',').map((item) => Number(item.trim()));
+  if (rates.some((rate) => !Number.isSafeInteger(rate) || rate <= 0)) {
+    throw new Error(`${name} must be positive integers separated by commas, got "${value}"`);
+  }
+  return rates;
 }
 
 function onlyFromEnv(): BenchName[] {
@@ -59,7 +75,7 @@ export function loadConfig(): BenchConfig {
       concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
     },
     e2e: {
-      rate: intFromEnv('BENCH_E2E_RATE', 500),
+      rates: ratesFromEnv('BENCH_E2E_RATES', [500, 150]),
       seconds: intFromEnv('BENCH_E2E_SECONDS', 30),
       concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
       pollMs: intFromEnv('BENCH_E2E_POLL_MS', 10),

@@ -11,7 +11,7 @@ import type { AutocannonInput, AutocannonOutput } from './load-autocannon.js';
 import type { PacedInput, PacedOutput } from './load-paced.js';
 import { BENCH_SECRET, sign, webhookBody } from './payloads.js';
 import { runLoadGenerator, startScriptServer } from './processes.js';
-import { commandsPerRequest, redisCommandCalls } from './redis-stats.js';
+import { type CommandStats, type PerRequest, redisCommandCalls, redisWorkPerRequest } from './redis-stats.js';
 
 type SideName = 'gateway' | 'baseline';
 
@@ -27,7 +27,7 @@ interface Side {
 export interface Measured<T> {
   load: T;
   cpu: CpuUsage;
-  redisCommandsPerRequest: ReturnType<typeof commandsPerRequest>;
+  redisPerRequest: PerRequest;
   /** Items in Redis after the run ÷ 2xx answers (warm-up included): 1 when every 202 stored one. */
   storedPerOk: number;
 }
@@ -136,7 +136,7 @@ export async function runGatewayBench(
     input: AutocannonInput | PacedInput,
   ): Promise<Measured<T>> {
     let probe: CpuProbe | undefined;
-    let commandsBefore: Record<string, number> = {};
+    let commandsBefore: Record<string, CommandStats> = {};
     const load = await runLoadGenerator<T>(script, input, cleanup, async () => {
       commandsBefore = await redisCommandCalls(space.redisUrl);
       probe = await probeCpu({
@@ -147,14 +147,14 @@ export async function runGatewayBench(
     const cpu = await probe!.stop();
     // The load generator has exited by now: it measured itself.
     cpu.cores['load generator'] = load.cpuCores;
-    const redisCommandsPerRequest = commandsPerRequest(
+    const redisPerRequest = redisWorkPerRequest(
       commandsBefore,
       await redisCommandCalls(space.redisUrl),
       load.requests,
     );
     const storedPerOk = (await side.stored()) / (load.ok + load.warmupOk);
     await space.cleanup();
-    return { load, cpu, redisCommandsPerRequest, storedPerOk };
+    return { load, cpu, redisPerRequest, storedPerOk };
   }
 
   const { seconds, warmupSeconds, connections, rate } = config.gateway;

@@ -1,36 +1,51 @@
 import { Redis } from 'ioredis';
 
-/** Calls per Redis command so far (`INFO commandstats`), to count round trips per request. */
-export async function redisCommandCalls(redisUrl: string): Promise<Record<string, number>> {
+export interface CommandStats {
+  calls: number;
+  /** Microseconds Redis spent executing it (its single thread's time). */
+  usec: number;
+}
+
+/** Calls and time per Redis command so far (`INFO commandstats`; commands run by Lua scripts included). */
+export async function redisCommandCalls(redisUrl: string): Promise<Record<string, CommandStats>> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const info = await redis.info('commandstats');
-    const calls: Record<string, number> = {};
-    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-      calls[match[1] ?? ''] = Number(match[2]);
+    const stats: Record<string, CommandStats> = {};
+    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      stats[match[1] ?? ''] = { calls: Number(match[2]), usec: Number(match[3]) };
     }
-    return calls;
+    return stats;
   } finally {
     redis.disconnect();
   }
 }
 
-/** Commands per request between two snapshots, leaving out INFO (the snapshots' own, and ioredis' ready check). */
-export function commandsPerRequest(
-  before: Record<string, number>,
-  after: Record<string, number>,
+export interface PerRequest {
+  /** Commands per request (those run inside Lua scripts included). */
+  commands: number;
+  /** Per command: calls and microseconds per request (a script's EVALSHA time includes its commands'). */
+  byCommand: Record<string, { calls: number; usec: number }>;
+}
+
+/** Redis work per request between two snapshots, leaving out INFO (the snapshots' own, ioredis' ready check). */
+export function redisWorkPerRequest(
+  before: Record<string, CommandStats>,
+  after: Record<string, CommandStats>,
   requests: number,
-): { total: number; byCommand: Record<string, number> } {
-  const byCommand: Record<string, number> = {};
-  let total = 0;
-  for (const [command, calls] of Object.entries(after)) {
+): PerRequest {
+  const round = (value: number) => Number(value.toFixed(2));
+  const byCommand: PerRequest['byCommand'] = {};
+  let commands = 0;
+  for (const [command, stats] of Object.entries(after)) {
     if (command === 'info') continue;
-    const made = calls - (before[command] ?? 0);
-    if (made <= 0) continue;
-    byCommand[command] = Number((made / requests).toFixed(2));
-    total += made;
+    const calls = stats.calls - (before[command]?.calls ?? 0);
+    if (calls <= 0) continue;
+    const time = stats.usec - (before[command]?.usec ?? 0);
+    byCommand[command] = { calls: round(calls / requests), usec: round(time / requests) };
+    commands += calls;
   }
-  return { total: Number((total / requests).toFixed(2)), byCommand };
+  return { commands: round(commands / requests), byCommand };
 }
 
 export async function redisVersion(redisUrl: string): Promise<string> {

@@ -39,18 +39,24 @@ const info = (metric: string, ours: string, baseline = '–'): Row => ({
   pass: undefined,
 });
 
+/** Cores other sessions' processes may use before a phase's figures are flagged as skewed. */
+const OTHERS_LIMIT = 0.2;
+
 function cpuNote(what: string, cpu: CpuUsage): string {
-  return `CPU during ${what}: ${formatCpu(cpu)}.`;
+  const warning = cpu.others > OTHERS_LIMIT ? ' **Other work was running: this figure is skewed.**' : '';
+  return `CPU during ${what}: ${formatCpu(cpu)}.${warning}`;
 }
 
 function loadNote(name: string, measured: Measured<{ ok: number; requests: number }>): string {
-  const redis = measured.redisCommandsPerRequest;
+  const redis = measured.redisPerRequest;
   const commands = Object.entries(redis.byCommand)
-    .map(([command, calls]) => `${command} ${calls}`)
+    .sort((a, b) => b[1].usec - a[1].usec)
+    .map(([command, work]) => `${command} ${work.calls}× ${work.usec} µs`)
     .join(', ');
   return (
     `${name}: ${count(measured.load.ok)} of ${count(measured.load.requests)} requests answered 2xx; ` +
-    `items in Redis per 2xx ${measured.storedPerOk.toFixed(3)}; Redis commands per request ${redis.total} (${commands}).`
+    `items in Redis per 2xx ${measured.storedPerOk.toFixed(3)}; per request Redis ran ${redis.commands} commands ` +
+    `(those of Lua scripts included; an EVALSHA's time includes its commands'): ${commands}.`
   );
 }
 
@@ -107,7 +113,10 @@ export function gatewayTable(result: GatewayResult): Table {
         `${count(paced.baseline.load.answeredPerSecond)} answers/s, max ${ms(paced.gateway.load.latency.maxMs)} / ` +
         `${ms(paced.baseline.load.latency.maxMs)}, sender lag p99 ${ms(paced.gateway.load.sendLagP99Ms)} / ` +
         `${ms(paced.baseline.load.sendLagP99Ms)} (gateway / baseline).`,
+      cpuNote(`${rate} req/s autocannon, gateway`, result.autocannonRate.gateway.cpu),
+      cpuNote(`${rate} req/s autocannon, baseline`, result.autocannonRate.baseline.cpu),
       cpuNote(`${rate} req/s paced, gateway`, paced.gateway.cpu),
+      cpuNote(`${rate} req/s paced, baseline`, paced.baseline.cpu),
     ],
   };
 }
@@ -151,38 +160,40 @@ export function workerTable(result: WorkerResult): Table {
   };
 }
 
-export function e2eTable(result: E2eResult): Table {
+export function e2eTable(results: readonly E2eResult[]): Table {
   const rows: Row[] = [];
-  const cases = [
-    ["202 → row visible (event's change in the job table)", result.visible],
-    ['202 → pressure_change notification (queued and completed)', result.notified],
-  ] as const;
-  for (const [name, figures] of cases) {
-    rows.push(info(`${name}: p50`, ms(figures.p50Ms)), {
-      metric: `${name}: p99`,
-      ours: ms(figures.p99Ms),
-      baseline: '–',
-      ratio: '–',
-      goal: `≤ ${E2E_P99_LIMIT_MS} ms`,
-      pass: figures.p99Ms <= E2E_P99_LIMIT_MS,
-    });
-  }
-  return {
-    title: 'End to end',
-    rows,
-    notes: [
-      `${count(result.events)} events at ${count(result.perSecond)}/s for ${result.seconds} s; ` +
-        `answers ${JSON.stringify(result.statusCodes)}; ${result.notSeen} accepted events never seen; ` +
-        `${result.failedQueueJobs} failed queue jobs.`,
-      `Samples: visible ${count(result.visible.samples)}, notified ${count(result.notified.samples)} ` +
-        `(${result.notificationsMissing} without a matching notification). Max: visible ${ms(result.visible.maxMs)}, ` +
-        `notified ${ms(result.notified.maxMs)}.`,
-      `Gateway answer time from when each request was due: p50 ${ms(result.accept.p50Ms)}, p99 ` +
-        `${ms(result.accept.p99Ms)}; sender lag p99 ${ms(result.sendLagP99Ms)}.`,
-      cpuNote('the run', result.cpu),
-      `PostgreSQL backends while sending (sampled every 100 ms; wait event @ statement): ${formatWaits(result.waits)}.`,
-    ],
-  };
+  const notes: string[] = [];
+  results.forEach((result, i) => {
+    // The goal is judged at the first rate (the one asked for); the others are for reading it.
+    const judged = i === 0;
+    const rate = `${count(result.perSecond)} events/s`;
+    const cases = [
+      [`${rate}, 202 → row visible`, result.visible],
+      [`${rate}, 202 → pressure_change notification`, result.notified],
+    ] as const;
+    for (const [name, figures] of cases) {
+      rows.push(info(`${name}: p50`, ms(figures.p50Ms)), {
+        metric: `${name}: p99`,
+        ours: ms(figures.p99Ms),
+        baseline: '–',
+        ratio: '–',
+        goal: judged ? `≤ ${E2E_P99_LIMIT_MS} ms` : '– (informational)',
+        pass: judged ? figures.p99Ms <= E2E_P99_LIMIT_MS : undefined,
+      });
+    }
+    notes.push(
+      `${rate}: ${count(result.events)} events in ${result.seconds} s; answers ${JSON.stringify(result.statusCodes)}; ` +
+        `${result.notSeen} accepted events never seen; ${result.failedQueueJobs} failed queue jobs. Samples: visible ` +
+        `${count(result.visible.samples)}, notified ${count(result.notified.samples)} (queued and completed events; ` +
+        `${result.notificationsMissing} without a matching notification; ${result.lateFirstPoll} left out as first ` +
+        `polled too late). Max: visible ${ms(result.visible.maxMs)}, notified ${ms(result.notified.maxMs)}. Gateway ` +
+        `answer time from when each request was due: p50 ${ms(result.accept.p50Ms)}, p99 ${ms(result.accept.p99Ms)}; ` +
+        `sender lag p99 ${ms(result.sendLagP99Ms)}.`,
+      cpuNote(`${rate}`, result.cpu),
+      `PostgreSQL backends at ${rate} (sampled every 100 ms; wait event @ statement): ${formatWaits(result.waits)}.`,
+    );
+  });
+  return { title: 'End to end', rows, notes };
 }
 
 export function markdown(table: Table): string {
