@@ -1,14 +1,6 @@
-/** The q-quantile (0..1) of `values`, interpolating linearly between order statistics. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = (sorted.length - 1) * q;
-  const below = Math.floor(position);
-  const above = Math.ceil(position);
-  const low = sorted[below] ?? Number.NaN;
-  const high = sorted[above] ?? Number.NaN;
-  return low + (high - low) * (position - below);
-}
+import { quantile } from '../../packages/database/bench/stats.js';
+
+export { quantile };
 
 export interface Latency {
   samples: number;
