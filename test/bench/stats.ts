@@ -1,7 +1,5 @@
 import { quantile } from '../../packages/database/bench/stats.js';
 
-export { quantile };
-
 export interface Latency {
   samples: number;
   p50Ms: number;
