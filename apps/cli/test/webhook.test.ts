@@ -65,6 +65,13 @@ const github = fakeForge(
   (hook) => (hook.config as { url: string }).url,
 );
 const gitlab = fakeForge(/^\/api\/v4\/projects\/group%2Fproject\/hooks(?:\/(\d+))?$/, (hook) => hook.url);
+// Organisation and group hooks live on their own fakes: only `octo-org` and `ci-group` exist.
+const githubOrg = fakeForge(
+  /^\/orgs\/octo-org\/hooks(?:\/(\d+))?$/,
+  (hook) => (hook.config as { url: string }).url,
+);
+const gitlabGroup = fakeForge(/^\/api\/v4\/groups\/ci-group\/hooks(?:\/(\d+))?$/, (hook) => hook.url);
+let orgEnv: NodeJS.ProcessEnv;
 let cwd: string;
 let env: NodeJS.ProcessEnv;
 
@@ -79,11 +86,14 @@ beforeAll(async () => {
     GITLAB_TOKEN: 'glpat-test',
     GITLAB_WEBHOOK_TOKEN: 'gl-token',
   });
+  orgEnv = { ...env, GITHUB_API_URL: await githubOrg.start(), GITLAB_URL: await gitlabGroup.start() };
 });
 
 afterAll(async () => {
   await github.stop();
   await gitlab.stop();
+  await githubOrg.stop();
+  await gitlabGroup.stop();
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
@@ -163,5 +173,85 @@ describe('webhook register', () => {
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('GitHub refused: 404');
+  });
+});
+
+describe('webhook register for an organisation or a group', () => {
+  it('creates a GitHub organisation hook, then updates it instead of adding a second', async () => {
+    const args = ['webhook', 'register', 'github', '--org', 'octo-org', '--url', 'https://rp.example.com'];
+    const first = await runCli([...args, '--json'], { env: orgEnv, cwd });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({
+      action: 'created',
+      id: 1,
+      url: 'https://rp.example.com/webhooks/github',
+    });
+    const created = githubOrg.seen.find((request) => request.method === 'POST');
+    expect(created?.path).toBe('/orgs/octo-org/hooks');
+    expect(created?.auth).toBe('token ghp_test');
+    expect(created?.body).toMatchObject({
+      name: 'web',
+      active: true,
+      events: ['workflow_job'],
+      config: { url: 'https://rp.example.com/webhooks/github', content_type: 'json', secret: 'gh-secret' },
+    });
+    const second = await runCli(args, { env: orgEnv, cwd });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toBe('webhook 1 updated on octo-org: https://rp.example.com/webhooks/github\n');
+    expect(githubOrg.seen.find((request) => request.method === 'PATCH')?.path).toBe('/orgs/octo-org/hooks/1');
+    expect(githubOrg.urls()).toEqual(['https://rp.example.com/webhooks/github']);
+  });
+
+  it('creates a GitLab group hook for job events, then updates it', async () => {
+    const args = ['webhook', 'register', 'gitlab', '--group', 'ci-group', '--url', 'https://rp.example.com'];
+    const first = await runCli([...args, '--json'], { env: orgEnv, cwd });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({
+      action: 'created',
+      id: 1,
+      url: 'https://rp.example.com/webhooks/gitlab',
+    });
+    const created = gitlabGroup.seen.find((request) => request.method === 'POST');
+    expect(created?.path).toBe('/api/v4/groups/ci-group/hooks');
+    expect(created?.auth).toBe('glpat-test');
+    expect(created?.body).toMatchObject({
+      url: 'https://rp.example.com/webhooks/gitlab',
+      token: 'gl-token',
+      job_events: true,
+      push_events: false,
+    });
+    const second = await runCli([...args, '--json'], { env: orgEnv, cwd });
+    expect(JSON.parse(second.stdout)).toMatchObject({ action: 'updated', id: 1 });
+    expect(gitlabGroup.seen.find((request) => request.method === 'PUT')?.path).toBe(
+      '/api/v4/groups/ci-group/hooks/1',
+    );
+    expect(gitlabGroup.urls()).toEqual(['https://rp.example.com/webhooks/gitlab']);
+  });
+
+  it('says which organisation or group was not found, with exit 1 and no hook created', async () => {
+    const before = { github: githubOrg.hooks.length, gitlab: gitlabGroup.hooks.length };
+    const org = await runCli(
+      ['webhook', 'register', 'github', '--org', 'no-such-org', '--url', 'https://rp.example.com'],
+      { env: orgEnv, cwd },
+    );
+    expect(org.code).toBe(1);
+    expect(org.stdout).toBe('');
+    expect(org.stderr).toContain(
+      'GitHub refused: 404, organisation no-such-org not found, or GITHUB_TOKEN may not admin its hooks (needs admin:org_hook)',
+    );
+    const group = await runCli(
+      ['webhook', 'register', 'gitlab', '--group', 'no-such-group', '--url', 'https://rp.example.com'],
+      { env: orgEnv, cwd },
+    );
+    expect(group.code).toBe(1);
+    expect(group.stdout).toBe('');
+    expect(group.stderr).toContain('GitLab refused: 404, group no-such-group not found');
+    const both = await runCli(
+      ['webhook', 'register', 'gitlab', '--project', 'a/b', '--group', 'ci-group', '--url', 'https://x'],
+      { env: orgEnv, cwd },
+    );
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('give exactly one of --project P or --group G');
+    expect({ github: githubOrg.hooks.length, gitlab: gitlabGroup.hooks.length }).toEqual(before);
   });
 });

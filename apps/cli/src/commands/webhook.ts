@@ -105,6 +105,14 @@ export function registerWebhook(program: Command): void {
         }
       } catch (error) {
         const status = (error as { status?: number }).status;
+        if (status === 404) {
+          const what =
+            options.repo !== undefined ? `repository ${options.repo}` : `organisation ${options.org}`;
+          throw new CliError(
+            `GitHub refused: 404, ${what} not found, or GITHUB_TOKEN may not admin its hooks ` +
+              `(needs ${options.repo !== undefined ? 'admin:repo_hook' : 'admin:org_hook'})`,
+          );
+        }
         throw new CliError(`GitHub refused: ${status ?? ''} ${(error as Error).message}`.replace(/\s+/, ' '));
       }
       report(result, options.json === true, options.repo ?? options.org);
@@ -144,10 +152,22 @@ export function registerWebhook(program: Command): void {
           result = { action: 'created', id: created.id, url };
         }
       } catch (error) {
+        const what = options.project !== undefined ? `project ${owner}` : `group ${owner}`;
+        if (gitlabStatus(error) === 404) {
+          throw new CliError(
+            `GitLab refused: 404, ${what} not found, or GITLAB_TOKEN may not see it (needs the api scope and the ${options.project !== undefined ? 'Maintainer' : 'Owner'} role)`,
+          );
+        }
         throw new CliError(`GitLab refused: ${(error as Error).message}`);
       }
       report(result, options.json === true, owner);
     });
+}
+
+/** The HTTP status of a @gitbeaker error, which keeps the fetch Response as its cause. */
+function gitlabStatus(error: unknown): number | undefined {
+  const response = (error as { cause?: { response?: unknown } }).cause?.response;
+  return response instanceof Response ? response.status : undefined;
 }
 
 function report(result: Registered, json: boolean, owner: string) {
