@@ -129,6 +129,15 @@ async function pressureBecomes(expected: Record<string, number>): Promise<void> 
   throw new Error(`pressure never became ${JSON.stringify(expected)}; last: ${last}`);
 }
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function interrupt(started: Started): Promise<number | null> {
   started.child.kill('SIGINT');
   return started.exited;
@@ -179,6 +188,30 @@ describe('runner-planner start', () => {
     expect(await sendQueuedJob(third, 2)).toBe(202);
     await pressureBecomes({ small: 2 });
     expect(await interrupt(third)).toBe(0);
+    expect(await postgresPids()).toEqual([]);
+  });
+
+  it('stops the postmaster a SIGKILLed start left running, then comes up on the same data', async () => {
+    const killed = await start();
+    const pidFile = join(cwd, '.data', 'postgres', 'postmaster.pid');
+    const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+    // Only the CLI dies: its PostgreSQL keeps running with the data directory locked.
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    await sleep(500);
+    expect(isRunning(postmaster)).toBe(true);
+    expect(await postgresPids()).toContain(postmaster);
+
+    const next = await start();
+    expect(next.output()).toContain(
+      `stopping PostgreSQL pid ${postmaster} left running by a killed runner-planner start`,
+    );
+    expect(isRunning(postmaster)).toBe(false);
+    // The jobs of the earlier runs are still there, and new webhooks are counted.
+    await pressureBecomes({ small: 2 });
+    expect(await sendQueuedJob(next, 3)).toBe(202);
+    await pressureBecomes({ small: 3 });
+    expect(await interrupt(next)).toBe(0);
     expect(await postgresPids()).toEqual([]);
   });
 });
