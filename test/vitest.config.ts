@@ -9,6 +9,7 @@ export default packageTestConfig('e2e', {
     'infra/**/*.test.ts',
     'fuzz/**/*.test.ts',
     'security/**/*.test.ts',
+    'soak/**/*.test.ts',
   ],
   testTimeout: 120_000,
 });

@@ -1,0 +1,158 @@
+import { type CpuUsage, formatCpu } from '../bench/cpu.js';
+import { type Latency, latency } from '../bench/stats.js';
+import type { AppName } from '../support/apps.js';
+import { APPS, mb, type Sample } from './samples.js';
+import { slopePerHourOverSecondHalf } from './trend.js';
+import type { Verification } from './verify.js';
+
+export interface SoakSettings {
+  rate: number;
+  durationSeconds: number;
+  sampleIntervalSeconds: number;
+  workerConcurrency: number;
+  flavors: number;
+  streams: number;
+}
+
+export interface MemoryTrend {
+  rssStartMb: number;
+  rssEndMb: number;
+  /** Least-squares slope of RSS over the second half of the load phase. */
+  rssSlopeMbPerHour: number;
+  heapStartMb: number;
+  heapEndMb: number;
+  heapSlopeMbPerHour: number;
+}
+
+export interface WindowLatency extends Latency {
+  fromSeconds: number;
+  toSeconds: number;
+}
+
+export interface SoakSummary {
+  settings: SoakSettings;
+  startedAt: string;
+  /** From the first webhook due to the last answer. */
+  loadSeconds: number;
+  /** From the end of the load until every accepted event was visible and the queue empty. */
+  drainSeconds: number;
+  drained: boolean;
+  sent: number;
+  accepted: number;
+  /** HTTP status → count (0: no answer). */
+  statusCodes: Record<string, number>;
+  /** Accepted webhooks per second of the load phase. */
+  acceptedPerSecond: number;
+  verification: Verification;
+  /** Dead letters in the queue. */
+  failedQueueJobs: number;
+  streams: { open: number; updates: number; reconnects: number; errors: string[]; converged: boolean };
+  memory: Record<AppName, MemoryTrend>;
+  latency: {
+    overall: Latency;
+    first: WindowLatency;
+    last: WindowLatency;
+    p50SlopeMsPerHour: number;
+    p99SlopeMsPerHour: number;
+    /** Visible before first asked about: no trustworthy time, left out of the figures. */
+    unmeasured: number;
+  };
+  backlog: { maxWaiting: number; waitingAtEndOfLoad: number; slopePerHour: number };
+  cpu: CpuUsage;
+  /** Apps that exited by themselves during the run (a crash), with their exit code or signal. */
+  appExits: string[];
+}
+
+/** The latencies of the samples ending within `[from, to]` seconds, pooled. */
+export function windowLatency(
+  samples: readonly Sample[],
+  latencies: readonly (readonly number[])[],
+  fromSeconds: number,
+  toSeconds: number,
+): WindowLatency {
+  const pooled: number[] = [];
+  samples.forEach((sample, index) => {
+    if (sample.seconds > fromSeconds && sample.seconds <= toSeconds + 1e-6)
+      pooled.push(...(latencies[index] ?? []));
+  });
+  return { fromSeconds, toSeconds, ...latency(pooled) };
+}
+
+export function memoryTrend(loadSamples: readonly Sample[], app: AppName, loadSeconds: number): MemoryTrend {
+  const first = loadSamples[0];
+  const last = loadSamples.at(-1);
+  const seconds = (sample: Sample) => sample.seconds;
+  return {
+    rssStartMb: first ? mb(first.memory[app].rssBytes) : Number.NaN,
+    rssEndMb: last ? mb(last.memory[app].rssBytes) : Number.NaN,
+    rssSlopeMbPerHour: slopePerHourOverSecondHalf(
+      loadSamples,
+      seconds,
+      (sample) => mb(sample.memory[app].rssBytes),
+      loadSeconds,
+    ),
+    heapStartMb: first ? mb(first.memory[app].heapUsedBytes) : Number.NaN,
+    heapEndMb: last ? mb(last.memory[app].heapUsedBytes) : Number.NaN,
+    heapSlopeMbPerHour: slopePerHourOverSecondHalf(
+      loadSamples,
+      seconds,
+      (sample) => mb(sample.memory[app].heapUsedBytes),
+      loadSeconds,
+    ),
+  };
+}
+
+const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const signed = (value: number, digits = 1) =>
+  Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(digits)}` : 'n/a';
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
+const span = (window: WindowLatency) =>
+  window.fromSeconds === 0
+    ? `first ${fixed(window.toSeconds / 60, 1)} min`
+    : `last ${fixed((window.toSeconds - window.fromSeconds) / 60, 1)} min`;
+
+/** The table to paste into docs/reliability.md, with the notes it needs. */
+export function summaryMarkdown(summary: SoakSummary): string {
+  const { settings, verification: check, latency: times } = summary;
+  const lines = [
+    `### Soak: ${fixed(settings.durationSeconds / 60, 1)} min at ${count(settings.rate)} events/s`,
+    '',
+    `Run ${summary.startedAt}; worker concurrency ${settings.workerConcurrency}, ${settings.flavors} flavors, ` +
+      `${settings.streams} pressure streams open, a sample every ${settings.sampleIntervalSeconds} s.`,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    `| duration of the load | ${fixed(summary.loadSeconds / 60, 1)} min (then ${fixed(summary.drainSeconds, 0)} s to drain${summary.drained ? '' : ', **did not drain**'}) |`,
+    `| rate achieved (accepted/s) | ${fixed(summary.acceptedPerSecond, 1)} of ${count(settings.rate)} asked |`,
+    `| events sent / accepted (202) | ${count(summary.sent)} / ${count(summary.accepted)} |`,
+    `| jobs (queued → started → completed) | ${count(check.jobsFound)} of ${count(check.jobsExpected)} in the database |`,
+    `| **lost** (accepted, effect not in the database) | **${count(check.lostEvents)}** |`,
+    `| jobs not in their final state | ${count(check.wrongFinalState)} |`,
+    `| dead letters | ${count(summary.failedQueueJobs)} |`,
+    `| pressure streams | ${summary.streams.open} open, ${count(summary.streams.updates)} updates, ${summary.streams.reconnects} reconnections, ${summary.streams.converged ? 'all ended on the final pressure' : '**did not converge**'} |`,
+    `| queue backlog | max ${count(summary.backlog.maxWaiting)} waiting, ${count(summary.backlog.waitingAtEndOfLoad)} when the load stopped (${signed(summary.backlog.slopePerHour, 0)}/h over the second half) |`,
+  ];
+  for (const app of APPS) {
+    const memory = summary.memory[app];
+    lines.push(
+      `| ${app} RSS start → end (slope, 2nd half) | ${fixed(memory.rssStartMb)} → ${fixed(memory.rssEndMb)} MiB (${signed(memory.rssSlopeMbPerHour)} MiB/h); heap ${fixed(memory.heapStartMb)} → ${fixed(memory.heapEndMb)} MiB (${signed(memory.heapSlopeMbPerHour)} MiB/h) |`,
+    );
+  }
+  lines.push(
+    `| latency 202 → row visible, ${span(times.first)} | p50 ${fixed(times.first.p50Ms)} ms, p99 ${fixed(times.first.p99Ms)} ms |`,
+    `| latency 202 → row visible, ${span(times.last)} | p50 ${fixed(times.last.p50Ms)} ms, p99 ${fixed(times.last.p99Ms)} ms |`,
+    `| latency trend (2nd half) | p50 ${signed(times.p50SlopeMsPerHour)} ms/h, p99 ${signed(times.p99SlopeMsPerHour)} ms/h |`,
+    '',
+    `CPU over the load: ${formatCpu(summary.cpu)}.`,
+  );
+  if (times.unmeasured > 0) {
+    lines.push(
+      '',
+      `${count(times.unmeasured)} events became visible before the poll first asked about them and have no latency figure.`,
+    );
+  }
+  if (summary.appExits.length > 0)
+    lines.push('', `**Apps that exited during the run:** ${summary.appExits.join('; ')}.`);
+  if (check.examples.length > 0) lines.push('', `Lost, first few: ${check.examples.join('; ')}.`);
+  return `${lines.join('\n')}\n`;
+}
