@@ -10,6 +10,7 @@ export default packageTestConfig('e2e', {
     'fuzz/**/*.test.ts',
     'security/**/*.test.ts',
     'soak/**/*.test.ts',
+    'chaos/**/*.test.ts',
   ],
   testTimeout: 120_000,
 });

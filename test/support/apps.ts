@@ -34,8 +34,13 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startApp(name: AppName, env: Record<string, string>): Promise<AppProcess> {
-  const port = await freePort();
+/** `port` fixes where the app listens, e.g. to restart a killed gateway where its senders point. */
+export async function startApp(
+  name: AppName,
+  env: Record<string, string>,
+  options: { port?: number } = {},
+): Promise<AppProcess> {
+  const port = options.port ?? (await freePort());
   const main = fileURLToPath(new URL(`../../apps/${name}/dist/main.js`, import.meta.url));
   const child = spawn(process.execPath, [main], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, [PORT_VARIABLE[name]]: String(port) },

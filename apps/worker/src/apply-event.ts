@@ -34,41 +34,30 @@ export async function applyJobEvent(
     }
     case 'completed': {
       const completedAt = event.completedAt ?? event.createdAt;
-      const startedAt = event.startedAt;
-      const updated = await updateOrInsert(
-        () => db.updateJobCompleted(platform, id, completedAt, raw),
-        insert,
-      );
-      // A completion that reports when the job started fills a start we never heard of
-      // (an insert already stored it).
-      if (updated && startedAt) await db.updateJobStarted(platform, id, startedAt);
+      // A completion that reports when the job started fills a start we never heard of.
+      const startedAt = event.startedAt ?? undefined;
+      await updateOrInsert(() => db.updateJobCompleted(platform, id, completedAt, raw, startedAt), insert);
       return;
     }
   }
 }
 
-/** Inserts, or runs `whenExists` if the job is already stored. Resolves to whether it inserted. */
-async function insertOr(insert: () => Promise<void>, whenExists: () => Promise<void>): Promise<boolean> {
+/** Inserts, or runs `whenExists` if the job is already stored. */
+async function insertOr(insert: () => Promise<void>, whenExists: () => Promise<void>): Promise<void> {
   try {
     await insert();
-    return true;
   } catch (error) {
     if (!(error instanceof ExistError)) throw error;
     await whenExists();
-    return false;
   }
 }
 
-/**
- * Update; if the job is not stored yet insert it; if another event inserted it meanwhile, update.
- * Resolves to whether an update (rather than the insert) recorded the event.
- */
-async function updateOrInsert(update: () => Promise<void>, insert: () => Promise<void>): Promise<boolean> {
+/** Update; if the job is not stored yet insert it; if another event inserted it meanwhile, update. */
+async function updateOrInsert(update: () => Promise<void>, insert: () => Promise<void>): Promise<void> {
   try {
     await update();
-    return true;
   } catch (error) {
     if (!(error instanceof NotExistError)) throw error;
-    return !(await insertOr(insert, update));
+    await insertOr(insert, update);
   }
 }

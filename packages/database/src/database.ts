@@ -54,6 +54,23 @@ const MAX_JOB_BATCH = 500;
 
 const TOKEN_BYTES = 32;
 
+function checkJobUpdate(
+  platform: string,
+  id: string,
+  field: string,
+  at: Date,
+  raw: Record<string, unknown> | undefined,
+): void {
+  checkArgument(argumentSchemas.platform, 'job', platform);
+  checkArgument(argumentSchemas.jobId, 'job', id);
+  checkArgument(argumentSchemas.date(field), 'job', at);
+  if (raw !== undefined) checkArgument(argumentSchemas.raw, 'job', raw);
+}
+
+/** JSON text for a `$n::jsonb` parameter; null leaves `raw` as stored. */
+const rawParameter = (raw: Record<string, unknown> | undefined) =>
+  raw === undefined ? null : JSON.stringify(raw);
+
 function jobKey(platform: string, id: string): string {
   return JSON.stringify([platform, id]);
 }
@@ -316,17 +333,31 @@ export class Database {
     startedAt: Date,
     raw?: Record<string, unknown>,
   ): Promise<void> {
-    await this.updateJobTimestamp(sql.UPDATE_JOB_STARTED, platform, id, startedAt, 'startedAt', raw);
+    checkJobUpdate(platform, id, 'startedAt', startedAt, raw);
+    await this.updateJob(sql.UPDATE_JOB_STARTED, [startedAt.toISOString(), rawParameter(raw), platform, id]);
   }
 
-  /** Sets completedAt unless already set; NotExistError when the job is not stored. */
+  /**
+   * Sets completedAt unless already set; NotExistError when the job is not stored. A completion
+   * that reports when the job started may pass `startedAt`: it fills a start never recorded,
+   * in the same statement.
+   */
   async updateJobCompleted(
     platform: string,
     id: string,
     completedAt: Date,
     raw?: Record<string, unknown>,
+    startedAt?: Date,
   ): Promise<void> {
-    await this.updateJobTimestamp(sql.UPDATE_JOB_COMPLETED, platform, id, completedAt, 'completedAt', raw);
+    checkJobUpdate(platform, id, 'completedAt', completedAt, raw);
+    if (startedAt !== undefined) checkArgument(argumentSchemas.date('startedAt'), 'job', startedAt);
+    await this.updateJob(sql.UPDATE_JOB_COMPLETED, [
+      completedAt.toISOString(),
+      rawParameter(raw),
+      platform,
+      id,
+      startedAt?.toISOString() ?? null,
+    ]);
   }
 
   /**
@@ -337,29 +368,13 @@ export class Database {
     checkArgument(argumentSchemas.platform, 'job', platform);
     checkArgument(argumentSchemas.jobId, 'job', id);
     checkArgument(argumentSchemas.raw, 'job', raw);
-    const found = await this.em().execute(sql.MERGE_JOB_RAW, [JSON.stringify(raw), platform, id]);
-    if (found.length === 0) throw new NotExistError();
+    await this.updateJob(sql.MERGE_JOB_RAW, [JSON.stringify(raw), platform, id]);
   }
 
-  private async updateJobTimestamp(
-    statement: string,
-    platform: string,
-    id: string,
-    at: Date,
-    field: string,
-    raw: Record<string, unknown> | undefined,
-  ): Promise<void> {
-    checkArgument(argumentSchemas.platform, 'job', platform);
-    checkArgument(argumentSchemas.jobId, 'job', id);
-    checkArgument(argumentSchemas.date(field), 'job', at);
-    if (raw !== undefined) checkArgument(argumentSchemas.raw, 'job', raw);
-    const found = await this.em().execute(statement, [
-      at.toISOString(),
-      JSON.stringify(raw ?? {}),
-      platform,
-      id,
-    ]);
-    if (found.length === 0) throw new NotExistError();
+  /** Runs one of the single-row job updates; NotExistError when it matched no row. */
+  private async updateJob(statement: { name: string; text: string }, values: unknown[]): Promise<void> {
+    const found = await this.withDriverClient((client) => client.query({ ...statement, values }));
+    if (found.rowCount === 0) throw new NotExistError();
   }
 
   // Pressure

@@ -1,7 +1,7 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { entities } from './entities.js';
-import { migrations } from './migrations/initial-schema.js';
+import { migrations } from './migrations/index.js';
 
 export interface OrmOptions {
   /** Most connections this process opens for queries (the LISTEN connection is separate). */

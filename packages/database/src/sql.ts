@@ -30,20 +30,43 @@ export const INSERT_JOBS = `
 /**
  * A set timestamp is never moved by a later duplicate, and `raw` keeps the payload it already
  * has for an action: the row ends the same whatever the order or repetition of events.
+ *
+ * Named prepared statements with `$n` parameters: an event's payload is kilobytes of JSON,
+ * which the ORM's `execute` would escape into the SQL text for the server to parse again.
+ * `raw` is assigned only when a payload is given: an unchanged value keeps its stored TOAST
+ * data, where `'{}' || raw` would decompress, rewrite and recompress all of it.
  */
-const updateTimestamp = (column: 'started_at' | 'completed_at') => `
-  UPDATE job SET ${column} = COALESCE(${column}, ?::timestamptz),
-                 raw = ?::jsonb || raw,
-                 updated_at = now()
-  WHERE platform = ? AND id = ?
-  RETURNING 1 AS found`;
-export const MERGE_JOB_RAW = `
-  UPDATE job SET raw = ?::jsonb || raw, updated_at = now()
-  WHERE platform = ? AND id = ?
-  RETURNING 1 AS found`;
+const mergeRaw = (parameter: string) =>
+  `raw = CASE WHEN ${parameter}::jsonb IS NULL THEN raw ELSE ${parameter}::jsonb || raw END`;
 
-export const UPDATE_JOB_STARTED = updateTimestamp('started_at');
-export const UPDATE_JOB_COMPLETED = updateTimestamp('completed_at');
+/** $1 startedAt, $2 raw or null, $3 platform, $4 id. */
+export const UPDATE_JOB_STARTED = {
+  name: 'runner_planner_update_job_started',
+  text: `
+    UPDATE job SET started_at = COALESCE(started_at, $1::timestamptz), ${mergeRaw('$2')}, updated_at = now()
+    WHERE platform = $3 AND id = $4
+    RETURNING 1 AS found`,
+};
+
+/** $1 completedAt, $2 raw or null, $3 platform, $4 id, $5 startedAt or null (fills a missing start). */
+export const UPDATE_JOB_COMPLETED = {
+  name: 'runner_planner_update_job_completed',
+  text: `
+    UPDATE job SET completed_at = COALESCE(completed_at, $1::timestamptz),
+                   started_at = COALESCE(started_at, $5::timestamptz),
+                   ${mergeRaw('$2')}, updated_at = now()
+    WHERE platform = $3 AND id = $4
+    RETURNING 1 AS found`,
+};
+
+/** $1 raw, $2 platform, $3 id. */
+export const MERGE_JOB_RAW = {
+  name: 'runner_planner_merge_job_raw',
+  text: `
+    UPDATE job SET ${mergeRaw('$1')}, updated_at = now()
+    WHERE platform = $2 AND id = $3
+    RETURNING 1 AS found`,
+};
 
 /**
  * The top-priority candidate flavors for each distinct label set among the jobs `targets`

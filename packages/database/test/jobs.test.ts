@@ -136,6 +136,42 @@ describe('updateJobStarted / updateJobCompleted', () => {
     expect(await fixture.db.getPressures('github')).toEqual({ f: 0 });
   });
 
+  it('a completion that reports its start fills a missing start, never moves a recorded one', async () => {
+    await fixture.db.addJob(job('1'));
+    await fixture.db.updateJobCompleted(
+      'github',
+      '1',
+      at('2026-11-01T12:00:00Z'),
+      undefined,
+      at('2026-11-01T10:00:00Z'),
+    );
+    await fixture.db.addJob(job('2'));
+    await fixture.db.updateJobStarted('github', '2', at('2026-11-01T09:00:00Z'));
+    await fixture.db.updateJobCompleted(
+      'github',
+      '2',
+      at('2026-11-01T12:00:00Z'),
+      undefined,
+      at('2026-11-01T10:00:00Z'),
+    );
+    expect(await stored('1')).toMatchObject({
+      startedAt: at('2026-11-01T10:00:00Z'),
+      completedAt: at('2026-11-01T12:00:00Z'),
+    });
+    expect((await stored('2')).startedAt).toEqual(at('2026-11-01T09:00:00Z'));
+    await expect(
+      fixture.db.updateJobCompleted('github', '1', new Date(), undefined, new Date('x')),
+    ).rejects.toThrow('startedAt is not a valid date');
+  });
+
+  it('an update without a payload leaves raw exactly as stored', async () => {
+    const payload = { queued: { step: 'q', big: 'x'.repeat(20_000) } };
+    await fixture.db.addJob(job('1', { raw: payload }));
+    await fixture.db.updateJobStarted('github', '1', new Date());
+    await fixture.db.updateJobCompleted('github', '1', new Date());
+    expect((await stored('1')).raw).toEqual(payload);
+  });
+
   it('merge raw per action, keeping the payload already stored for an action', async () => {
     await fixture.db.addJob(job('1', { raw: { queued: { step: 'q' } } }));
     await fixture.db.updateJobStarted('github', '1', new Date(), { in_progress: { step: 'p' } });

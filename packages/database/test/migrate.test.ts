@@ -45,6 +45,24 @@ describe('migrate', () => {
     }
   });
 
+  it('stores job payloads lz4-compressed where the server supports it', async () => {
+    await migrate(url);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`
+        SELECT a.attcompression AS method,
+               EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression'
+                         AND 'lz4' = ANY (enumvals)) AS lz4_available
+        FROM pg_attribute AS a WHERE a.attrelid = 'job'::regclass AND a.attname = 'raw'`);
+      const [column] = rows;
+      // 'l' is lz4; '' (the server's default, pglz) only on a build without lz4.
+      expect(column.method).toBe(column.lz4_available ? 'l' : '');
+    } finally {
+      await client.end();
+    }
+  });
+
   it('fails with the driver’s message on an unreachable server', async () => {
     await expect(migrate('postgres://postgres@127.0.0.1:1/nothing')).rejects.toThrow(/ECONNREFUSED|connect/);
   });

@@ -47,6 +47,12 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
       // BullMQ would wait for the connection forever; a webhook sender must hear "no" instead.
       if (!(await whenConnected(connection))) throw new QueueUnavailableError();
       const jobId = queueJobId(envelope.platform, envelope.deliveryId);
+      // A new delivery costs one EXISTS on the job's hash. `getJobState` scans the queue's
+      // lists and grows with their length, so it is kept for the rare repeated delivery.
+      if ((await connection.exists(queue.toKey(jobId))) === 0) {
+        await queue.add(envelope.event, envelope, { jobId });
+        return 'enqueued';
+      }
       const state = await queue.getJobState(jobId);
       if (state === 'failed') {
         const failed = await queue.getJob(jobId);

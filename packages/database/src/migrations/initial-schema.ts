@@ -154,5 +154,3 @@ export class InitialSchema extends Migration {
     this.addSql('DROP FUNCTION IF EXISTS job_counts_after_delete(), flavor_after_change()');
   }
 }
-
-export const migrations = [{ name: 'Migration20261128000000_initial_schema', class: InitialSchema }];

@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { freePort } from '../../support/apps.js';
+
+export interface RedisServerOptions {
+  /** Append-only file on (`yes`) or no persistence at all (`no`, RDB snapshots off too). */
+  appendonly: boolean;
+  appendfsync?: 'always' | 'everysec' | 'no';
+}
+
+/** A redis-server of this test's own, so it can be killed without touching the machine's Redis. */
+export interface OwnRedis {
+  url: string;
+  /** SIGKILL: no shutdown save, no chance to flush anything that is not already written. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startOwnRedis(options: RedisServerOptions): Promise<OwnRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'rp-chaos-redis-'));
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    options.appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    options.appendfsync ?? 'everysec',
+    // Without AOF nothing must survive a crash either: no RDB snapshot to fall back on.
+    '--save',
+    '',
+  ];
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const server = spawn('redis-server', args, { stdio: 'ignore' });
+    child = server;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`redis-server exited with ${server.exitCode}`);
+      if (Date.now() > deadline) throw new Error('redis-server did not answer within 15 s');
+      if (await answers(url)) return;
+      await sleep(50);
+    }
+  };
+  const kill = async () => {
+    const server = child;
+    if (server === undefined || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = once(server, 'exit');
+    server.kill('SIGKILL');
+    await exited;
+  };
+
+  await start();
+  return {
+    url,
+    kill,
+    start,
+    async close() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Whether Redis answers PING and has finished loading its data. */
+async function answers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
