@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /** Sizes and rates; each can be changed through the environment (smaller for a quick smoke run). */
 export interface BenchConfig {
   /** Admin URL of a PostgreSQL server: each run creates its own databases there and drops them. */
@@ -83,7 +85,10 @@ export function loadConfig(): BenchConfig {
     flavors: intFromEnv('BENCH_FLAVORS', 20),
     // For finding where the apps spend their time; profiling slows them, so not for figures.
     appEnv: process.env.BENCH_CPU_PROFILE_DIR
-      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}` }
+      ? {
+          BENCH_CPU_PROFILE_DIR: process.env.BENCH_CPU_PROFILE_DIR,
+          NODE_OPTIONS: `--import ${fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url))}`,
+        }
       : {},
   };
   if (config.worker.events > config.worker.jobs * 3) {
