@@ -14,6 +14,7 @@ export {
   RECONCILE_QUEUE,
   type ReconcileMetrics,
   type ReconcileOptions,
+  type ReconcileProgress,
   type ReconcileReport,
   type Reconciler,
   reconcileOnce,

@@ -1,22 +1,12 @@
 import { migrate } from '@runner-planner/database';
 import { WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
 import type { Queue } from 'bullmq';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import pg from 'pg';
 import { CliError, databaseUrl, printJson, printTable, queueSettings, withDatabase } from '../context.js';
+import { progress } from '../progress.js';
+import { waitingReport } from '../waiting-report.js';
 import { integer } from './admin.js';
-
-/** A progress bar on a terminal, nothing when stdout is piped. */
-function progress(total: number, label: string) {
-  if (!process.stdout.isTTY || total === 0) return { tick() {}, stop() {} };
-  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total}` });
-  bar.start(total, 0);
-  return {
-    tick: () => bar.increment(),
-    stop: () => bar.stop(),
-  };
-}
 
 export function registerMigrate(program: Command): void {
   program
@@ -87,7 +77,7 @@ export function registerDlq(program: Command): void {
         const failed = await queue.getFailed(0, -1);
         const wanted = ids.length > 0 ? failed.filter((job) => ids.includes(job.id ?? '')) : failed;
         const missing = ids.filter((id) => !failed.some((job) => job.id === id));
-        const bar = progress(wanted.length, 'replaying');
+        const bar = progress('replaying', wanted.length);
         let replayed = 0;
         for (const job of wanted) {
           await job.retry('failed');
@@ -129,21 +119,10 @@ export function registerReport(program: Command): void {
       const client = new pg.Client({ connectionString: await databaseUrl() });
       await client.connect();
       try {
-        const { rows } = await client.query<{ day: string; platform: string; jobs: string; waiting: number }>(
-          `SELECT to_char(date_trunc('day', started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day,
-                  platform,
-                  count(*) AS jobs,
-                  percentile_cont($3::float8) WITHIN GROUP
-                    (ORDER BY greatest(extract(epoch FROM started_at - created_at), 0)) AS waiting
-             FROM job
-            WHERE started_at >= $1 AND started_at < $2 AND assigned_flavor IS NOT NULL
-            GROUP BY 1, 2
-            ORDER BY 1, 2`,
-          [options.from, options.to, options.percentile / 100],
-        );
+        const rows = await waitingReport(client, options);
         const lines = [`day,platform,jobs,p${options.percentile}_waiting_seconds`];
         for (const row of rows) {
-          lines.push(`${row.day},${row.platform},${row.jobs},${Number(row.waiting).toFixed(1)}`);
+          lines.push(`${row.day},${row.platform},${row.jobs},${row.waiting.toFixed(1)}`);
         }
         process.stdout.write(`${lines.join('\n')}\n`);
       } finally {
@@ -184,8 +163,12 @@ export function registerReconcile(program: Command): void {
       }
       await withDatabase(async (db) => {
         const reconciler = createReconciler(config, db);
+        const bar = progress('reconciling');
         try {
-          const report = await reconciler.run();
+          const report = await reconciler.run({
+            onProgress: ({ stage, done, total }) => bar.update(done, total, stage),
+          });
+          bar.stop();
           if (options.json) return printJson(report);
           if (!report.ran)
             return void process.stdout.write('another reconcile pass is running; nothing done\n');
@@ -198,6 +181,7 @@ export function registerReconcile(program: Command): void {
               `took ${report.durationSeconds.toFixed(1)} s\n`,
           );
         } finally {
+          bar.stop();
           await reconciler.close();
         }
       });

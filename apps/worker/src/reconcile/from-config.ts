@@ -5,11 +5,11 @@ import { Registry } from 'prom-client';
 import { createGitHubClient } from './github.js';
 import { GitLabJobLookup } from './gitlab.js';
 import { createReconcileMetrics } from './metrics.js';
-import { type ReconcileReport, reconcileOnce } from './reconcile.js';
+import { type ReconcileProgress, type ReconcileReport, reconcileOnce } from './reconcile.js';
 
 export interface Reconciler {
   /** One pass with the configured forges; `ran: false` when another pass held the lock. */
-  run(): Promise<ReconcileReport>;
+  run(options?: { onProgress?: (progress: ReconcileProgress) => void }): Promise<ReconcileReport>;
   close(): Promise<void>;
 }
 
@@ -34,7 +34,7 @@ export function createReconciler(
     ? new GitLabJobLookup({ url: config.gitlabUrl, token: config.gitlabToken })
     : undefined;
   return {
-    run: () =>
+    run: (options = {}) =>
       reconcileOnce({
         db,
         redis,
@@ -46,6 +46,7 @@ export function createReconciler(
         intervalMs: config.reconcileIntervalMs,
         staleAfterMs: config.reconcileStaleAfterMs,
         batchSize: config.reconcileBatchSize,
+        onProgress: options.onProgress,
       }),
     async close() {
       redis.disconnect();

@@ -12,6 +12,7 @@ export { type CorrectionChange, createReconcileMetrics, type ReconcileMetrics } 
 export {
   LOOKBACK_INTERVALS,
   type ReconcileOptions,
+  type ReconcileProgress,
   type ReconcileReport,
   type RedeliveryReport,
   reconcileOnce,

@@ -31,6 +31,19 @@ export interface ReconcileOptions {
   /** Forge lookups in flight at once (default 10). */
   concurrency?: number;
   now?: () => Date;
+  /** Called as work is found and done (the CLI draws a bar with it); scheduled passes leave it out. */
+  onProgress?: ((progress: ReconcileProgress) => void) | undefined;
+}
+
+/**
+ * How far a pass is within a stage: `done` of `total` items (failed deliveries, then stale jobs).
+ * Totals grow while the work is still being listed (hook by hook, page by page); once a stage's
+ * listing is complete its total is exact and `done` ends equal to it.
+ */
+export interface ReconcileProgress {
+  stage: 'redelivery' | 'stale';
+  done: number;
+  total: number;
 }
 
 export interface RedeliveryReport {
@@ -74,6 +87,9 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
   const report: RedeliveryReport = { failed: 0, redelivered: 0, errors: 0 };
   const client = options.github;
   if (client === undefined) return report;
+  let total = 0;
+  let done = 0;
+  const tell = () => options.onProgress?.({ stage: 'redelivery', done, total });
   const lookbackMs = options.intervalMs * LOOKBACK_INTERVALS;
   const since = new Date(now.getTime() - lookbackMs);
   // Remembered well past the look-back window, so a delivery is never redelivered twice.
@@ -88,9 +104,15 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
       continue;
     }
     report.failed += failed.length;
+    total += failed.length;
+    if (failed.length > 0) tell();
     for (const delivery of failed) {
       const key = `${options.prefix}:reconcile:redelivered:${describeHook(hook)}:${delivery.id}`;
-      if ((await options.redis.set(key, now.toISOString(), 'EX', rememberSeconds, 'NX')) !== 'OK') continue;
+      if ((await options.redis.set(key, now.toISOString(), 'EX', rememberSeconds, 'NX')) !== 'OK') {
+        done += 1;
+        tell();
+        continue;
+      }
       try {
         await redeliver(client, hook, delivery.id);
         report.redelivered += 1;
@@ -101,6 +123,8 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
         report.errors += 1;
         options.metrics.errors.inc({ platform: 'github', kind: 'redeliver' });
       }
+      done += 1;
+      tell();
     }
   }
   return report;
@@ -128,6 +152,12 @@ export async function reconcileOnce(options: ReconcileOptions): Promise<Reconcil
         batchSize: options.batchSize,
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         now,
+        ...(options.onProgress === undefined
+          ? {}
+          : {
+              onProgress: (done: number, total: number) =>
+                options.onProgress?.({ stage: 'stale', done, total }),
+            }),
       });
       return { redelivery, stale };
     } finally {

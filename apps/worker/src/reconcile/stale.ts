@@ -20,6 +20,8 @@ export interface StaleCheckOptions {
   /** Forge lookups in flight at once (default 10; octokit's throttling caps GitHub at 10 too). */
   concurrency?: number;
   now: () => Date;
+  /** Jobs checked so far of the stale jobs listed so far (the total grows page by page). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface StaleCheckReport {
@@ -186,10 +188,18 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
     }
   }
 
+  let listed = 0;
+  let done = 0;
   let cursor: string | undefined;
   do {
     const page = await db.listStaleJobs(olderThan, options.batchSize, cursor);
-    await mapLimit(page.jobs, options.concurrency ?? 10, check);
+    listed += page.jobs.length;
+    if (page.jobs.length > 0) options.onProgress?.(done, listed);
+    await mapLimit(page.jobs, options.concurrency ?? 10, async (job) => {
+      await check(job);
+      done += 1;
+      options.onProgress?.(done, listed);
+    });
     cursor = page.cursor;
   } while (cursor !== undefined);
   return report;
