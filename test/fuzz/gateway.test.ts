@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppProcess } from '../support/apps.js';
 import { useSystem } from '../support/system.js';
 import { FUZZ_BODY_LIMIT, type GatewayCase, gatewayCase } from './gateway-requests.js';
-import { mebibytes, residentBytes } from './process-memory.js';
+import { GC_ON_SIGNAL_ENV, mebibytes, sampleMemory } from './process-memory.js';
 import { keepAliveAgent, postRaw } from './raw-http.js';
-import { FUZZ_RUNS, FUZZ_SEED, RSS_TOLERANCE_BYTES } from './settings.js';
+import { FUZZ_RUNS, FUZZ_SEED, HEAP_TOLERANCE_BYTES, RSS_TOLERANCE_BYTES } from './settings.js';
 
 const system = useSystem('e2e_fuzz_gateway');
 const agent = keepAliveAgent();
@@ -14,6 +14,7 @@ let gateway: AppProcess;
 
 beforeAll(async () => {
   gateway = await system.start('gateway', {
+    ...GC_ON_SIGNAL_ENV,
     GATEWAY_BODY_LIMIT: String(FUZZ_BODY_LIMIT),
     // Thousands of bad signatures from one address are this test's point, not an attack.
     GATEWAY_AUTH_FAILURE_LIMIT: '1000000',
@@ -52,12 +53,12 @@ describe('the gateway under generated requests', () => {
     const started = Date.now();
     const warmUp = new Map<string, number>();
     await fuzz(Math.max(200, Math.floor(FUZZ_RUNS / 10)), FUZZ_SEED, warmUp);
-    const rssBefore = residentBytes(gateway.child.pid);
+    const before = await sampleMemory(gateway);
 
     const tally = new Map<string, number>();
     await fuzz(FUZZ_RUNS, FUZZ_SEED === undefined ? undefined : FUZZ_SEED + 1, tally);
     expect(await healthy()).toBe(true);
-    const rssAfter = residentBytes(gateway.child.pid);
+    const after = await sampleMemory(gateway);
 
     const byStatus = new Map<number, number>();
     for (const [label, count] of tally) {
@@ -69,12 +70,13 @@ describe('the gateway under generated requests', () => {
       [
         `gateway fuzz: ${FUZZ_RUNS} requests (+ warm-up) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         `statuses: ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}`,
-        `RSS after warm-up ${mebibytes(rssBefore)}, at the end ${mebibytes(rssAfter)} (tolerance +${mebibytes(RSS_TOLERANCE_BYTES)})`,
+        `after a full GC, RSS ${mebibytes(before.rss)} → ${mebibytes(after.rss)} (tolerance +${mebibytes(RSS_TOLERANCE_BYTES)}), live heap ${mebibytes(before.heapUsed)} → ${mebibytes(after.heapUsed)} (tolerance +${mebibytes(HEAP_TOLERANCE_BYTES)})`,
         ...[...tally].sort().map(([label, count]) => `  ${count}\t${label}`),
       ].join('\n'),
     );
     // Every class was exercised, so a generator that stopped producing one would be noticed.
     for (const status of [200, 202, 401, 413, 415]) expect(byStatus.get(status) ?? 0).toBeGreaterThan(0);
-    expect(rssAfter - rssBefore).toBeLessThan(RSS_TOLERANCE_BYTES);
+    expect(after.rss - before.rss).toBeLessThan(RSS_TOLERANCE_BYTES);
+    expect(after.heapUsed - before.heapUsed).toBeLessThan(HEAP_TOLERANCE_BYTES);
   });
 });

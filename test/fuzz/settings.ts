@@ -8,11 +8,13 @@ export const FUZZ_RUNS = positiveIntFromEnv('FUZZ_RUNS', 1_000);
 export const FUZZ_SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 
 /**
- * Largest RSS growth accepted between the sample taken after warm-up and the one at the end.
- * V8 grows its heap in steps and keeps freed pages for a while, so a few tens of MiB of slack
- * are normal; a leak of even 2 KiB per request shows up well above it over 10,000 requests.
+ * Largest growth accepted between the memory sampled after warm-up and at the end, both taken
+ * right after a forced full garbage collection. RSS keeps some slack for V8 and the allocator
+ * keeping freed pages; the live heap must stay within a few MiB. A leak of 1 KiB per request
+ * would add about 10 MiB of live heap over 10,000 requests.
  */
 export const RSS_TOLERANCE_BYTES = 24 * 1024 * 1024;
+export const HEAP_TOLERANCE_BYTES = 6 * 1024 * 1024;
 
 function positiveIntFromEnv(name: string, fallback: number): number {
   const text = process.env[name];
