@@ -1,17 +1,17 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '@runner-planner/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { buildEnvelope, header, rawBody, sha256Hex } from './delivery.js';
 import type { WebhookRouteOptions } from './github.js';
 import { keepRawBody } from './raw-body.js';
+import { matchesAnyToken, tokenDigest } from './token-match.js';
 
 export const GITLAB_WEBHOOK_PATH = '/webhooks/gitlab';
 
 /** `POST /webhooks/gitlab`: checks `X-Gitlab-Token` (and Standard Webhooks signatures) and queues job events. */
 export async function gitlabWebhookRoute(app: FastifyInstance, options: WebhookRouteOptions): Promise<void> {
   const { config, metrics, responder } = options;
-  const tokenDigests = config.gitlabWebhookTokens.map(digest);
+  const tokenDigests = config.gitlabWebhookTokens.map(tokenDigest);
   const signers = signingVerifiers(config.gitlabWebhookSigningTokens);
   keepRawBody(app);
 
@@ -88,21 +88,6 @@ export async function gitlabWebhookRoute(app: FastifyInstance, options: WebhookR
       return responder.enqueue(reply, buildEnvelope(request, 'gitlab', event, deliveryId, body));
     },
   );
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** Compares digests rather than the tokens so neither a token's length nor its content leaks through timing. */
-function matchesAnyToken(tokenDigests: Buffer[], token: string): boolean {
-  const given = digest(token);
-  let matched = false;
-  for (const expected of tokenDigests) {
-    // No early exit: the time taken does not tell which token matched.
-    matched = timingSafeEqual(given, expected) || matched;
-  }
-  return matched;
 }
 
 function signingVerifiers(tokens: string[]): Webhook[] {
