@@ -1,3 +1,5 @@
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import bytes from 'bytes';
 import ms from 'ms';
 import { z } from 'zod';
@@ -72,14 +74,25 @@ const size = (fallback: string) =>
     })
     .prefault(fallback);
 
-/** `repo:OWNER/REPO:HOOK_ID` or `org:ORG:HOOK_ID`, as in GITHUB_HOOKS. */
+/**
+ * `repo:OWNER/REPO:HOOK_ID`, `org:ORG:HOOK_ID` or `app` (the GitHub App's own webhook, reached
+ * with the App's JWT), as in GITHUB_HOOKS.
+ */
 export type GitHubHook =
   | { kind: 'repo'; owner: string; repo: string; hookId: number }
-  | { kind: 'org'; org: string; hookId: number };
+  | { kind: 'org'; org: string; hookId: number }
+  | { kind: 'app' };
+
+/** A GitHub App's credentials: its id and the PEM private key GitHub generated for it. */
+export interface GitHubAppCredentials {
+  appId: number;
+  privateKey: string;
+}
 
 const GITHUB_NAME = /^[A-Za-z0-9_.-]+$/;
 
 function parseGitHubHook(item: string): GitHubHook | undefined {
+  if (item === 'app') return { kind: 'app' };
   const [kind, target, id, ...rest] = item.split(':');
   if (rest.length > 0 || target === undefined || id === undefined || !/^\d+$/.test(id)) return undefined;
   const hookId = Number(id);
@@ -98,7 +111,7 @@ const githubHooks = list.transform((items, context) => {
     if (hook === undefined) {
       context.addIssue({
         code: 'custom',
-        message: `${JSON.stringify(item)} must be repo:OWNER/REPO:HOOK_ID or org:ORG:HOOK_ID`,
+        message: `${JSON.stringify(item)} must be repo:OWNER/REPO:HOOK_ID, org:ORG:HOOK_ID or app`,
       });
       return z.NEVER;
     }
@@ -119,42 +132,111 @@ const url = (protocols: RegExp, hint: string) =>
     { message: `must be a URL (${hint})` },
   );
 
-const environmentSchema = z.object({
-  DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').optional(),
-  REDIS_URL: url(/^rediss?:$/, 'redis://host:6379').optional(),
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[^:\s]+$/, { message: 'must not contain ":" or spaces' })
-    .default('{runner-planner}'),
-  GATEWAY_PORT: port(8080),
-  PLANNER_PORT: port(8081),
-  WORKER_PORT: port(8082),
-  ADMIN_TOKEN: z
-    .string()
-    .regex(ADMIN_TOKEN_PATTERN, {
-      message: 'must be "planner_v0_" followed by 20 characters of A-Z a-z 0-9 _ -',
-    })
-    .optional(),
-  GITHUB_WEBHOOK_SECRET: list,
-  GITLAB_WEBHOOK_TOKEN: list,
-  GITLAB_WEBHOOK_SIGNING_TOKEN: list,
-  GITLAB_URL: url(/^https?:$/, 'https://gitlab.example.com').default('https://gitlab.com'),
-  GITLAB_TOKEN: z.string().optional(),
-  GITHUB_TOKEN: z.string().optional(),
-  GITHUB_API_URL: url(/^https?:$/, 'https://api.github.com').default('https://api.github.com'),
-  GITHUB_HOOKS: githubHooks,
-  RECONCILE_INTERVAL: duration('5m'),
-  RECONCILE_STALE_AFTER: duration('15m'),
-  RECONCILE_BATCH_SIZE: positiveInt(100),
-  GITHUB_SELF_HOSTED_ONLY: boolean(true),
-  GITHUB_IMPLICIT_LABELS: list,
-  WORKER_CONCURRENCY: positiveInt(10),
-  WORKER_LOCK_SECONDS: positiveInt(30),
-  PRESSURE_STALE_AFTER: duration('5d'),
-  PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
-  GATEWAY_BODY_LIMIT: size('1mb'),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+/** A PEM private key; one-line values with literal `\n` (as .env files often hold them) are unfolded. */
+const privateKeyPem = z.string().transform((value, context) => {
+  const pem = value.includes('-----BEGIN') && !value.includes('\n') ? value.replace(/\\n/g, '\n') : value;
+  try {
+    createPrivateKey(pem);
+  } catch {
+    // Never echo the value: it is a secret.
+    context.addIssue({
+      code: 'custom',
+      message: 'must be a PEM private key (-----BEGIN RSA PRIVATE KEY-----…)',
+    });
+    return z.NEVER;
+  }
+  return pem;
 });
+
+const privateKeyFile = z.string().transform((path, context) => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    context.addIssue({
+      code: 'custom',
+      message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    });
+    return z.NEVER;
+  }
+  const parsed = privateKeyPem.safeParse(text);
+  if (!parsed.success) {
+    context.addIssue({
+      code: 'custom',
+      message: `${path} must hold a PEM private key (the .pem file GitHub generated)`,
+    });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+const environmentSchema = z
+  .object({
+    DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').optional(),
+    REDIS_URL: url(/^rediss?:$/, 'redis://host:6379').optional(),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[^:\s]+$/, { message: 'must not contain ":" or spaces' })
+      .default('{runner-planner}'),
+    GATEWAY_PORT: port(8080),
+    PLANNER_PORT: port(8081),
+    WORKER_PORT: port(8082),
+    ADMIN_TOKEN: z
+      .string()
+      .regex(ADMIN_TOKEN_PATTERN, {
+        message: 'must be "planner_v0_" followed by 20 characters of A-Z a-z 0-9 _ -',
+      })
+      .optional(),
+    GITHUB_WEBHOOK_SECRET: list,
+    GITLAB_WEBHOOK_TOKEN: list,
+    GITLAB_WEBHOOK_SIGNING_TOKEN: list,
+    GITLAB_URL: url(/^https?:$/, 'https://gitlab.example.com').default('https://gitlab.com'),
+    GITLAB_TOKEN: z.string().optional(),
+    GITHUB_TOKEN: z.string().optional(),
+    GITHUB_API_URL: url(/^https?:$/, 'https://api.github.com').default('https://api.github.com'),
+    GITHUB_HOOKS: githubHooks,
+    GITHUB_APP_ID: z.coerce
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be a whole number (the App ID on the App settings page)' })
+      .positive({ error: 'must be greater than 0' })
+      .optional(),
+    GITHUB_APP_PRIVATE_KEY: privateKeyPem.optional(),
+    GITHUB_APP_PRIVATE_KEY_FILE: privateKeyFile.optional(),
+    RECONCILE_INTERVAL: duration('5m'),
+    RECONCILE_STALE_AFTER: duration('15m'),
+    RECONCILE_BATCH_SIZE: positiveInt(100),
+    GITHUB_SELF_HOSTED_ONLY: boolean(true),
+    GITHUB_IMPLICIT_LABELS: list,
+    WORKER_CONCURRENCY: positiveInt(10),
+    WORKER_LOCK_SECONDS: positiveInt(30),
+    PRESSURE_STALE_AFTER: duration('5d'),
+    PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
+    GATEWAY_BODY_LIMIT: size('1mb'),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  })
+  .superRefine((e, context) => {
+    const problem = (path: string, message: string) =>
+      context.addIssue({ code: 'custom', path: [path], message });
+    if (e.GITHUB_APP_PRIVATE_KEY !== undefined && e.GITHUB_APP_PRIVATE_KEY_FILE !== undefined) {
+      problem(
+        'GITHUB_APP_PRIVATE_KEY_FILE',
+        'set only one of GITHUB_APP_PRIVATE_KEY and GITHUB_APP_PRIVATE_KEY_FILE',
+      );
+    }
+    const hasKey = e.GITHUB_APP_PRIVATE_KEY !== undefined || e.GITHUB_APP_PRIVATE_KEY_FILE !== undefined;
+    if (e.GITHUB_APP_ID !== undefined && !hasKey) {
+      problem('GITHUB_APP_PRIVATE_KEY', 'must be set with GITHUB_APP_ID (or GITHUB_APP_PRIVATE_KEY_FILE)');
+    }
+    if (e.GITHUB_APP_ID === undefined && hasKey) {
+      problem('GITHUB_APP_ID', 'must be set with the App private key');
+    }
+    if (e.GITHUB_HOOKS.some((hook) => hook.kind === 'app') && (e.GITHUB_APP_ID === undefined || !hasKey)) {
+      problem(
+        'GITHUB_HOOKS',
+        '"app" needs GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_FILE)',
+      );
+    }
+  });
 
 export type Environment = z.infer<typeof environmentSchema>;
 
@@ -177,6 +259,8 @@ export interface Config {
   githubApiUrl: string;
   /** Webhooks whose failed `workflow_job` deliveries reconciliation redelivers. */
   githubHooks: GitHubHook[];
+  /** For the `app` hook: reconciliation authenticates as the App (a JWT) to read and redeliver its deliveries. */
+  githubApp: GitHubAppCredentials | undefined;
   reconcileIntervalMs: number;
   /** Incomplete jobs with no event for this long are looked up on the forge. */
   reconcileStaleAfterMs: number;
@@ -218,6 +302,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     githubToken: e.GITHUB_TOKEN,
     githubApiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
     githubHooks: e.GITHUB_HOOKS,
+    githubApp:
+      e.GITHUB_APP_ID === undefined
+        ? undefined
+        : {
+            appId: e.GITHUB_APP_ID,
+            privateKey: e.GITHUB_APP_PRIVATE_KEY ?? e.GITHUB_APP_PRIVATE_KEY_FILE ?? '',
+          },
     reconcileIntervalMs: e.RECONCILE_INTERVAL,
     reconcileStaleAfterMs: e.RECONCILE_STALE_AFTER,
     reconcileBatchSize: e.RECONCILE_BATCH_SIZE,

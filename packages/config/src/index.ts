@@ -3,6 +3,7 @@ export {
   type Config,
   ConfigError,
   type Environment,
+  type GitHubAppCredentials,
   type GitHubHook,
   loadConfig,
   requireSetting,

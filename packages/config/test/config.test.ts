@@ -109,7 +109,7 @@ describe('loadConfig', () => {
     });
     for (const expected of [
       'GITHUB_API_URL: must be a URL (https://api.github.com',
-      'GITHUB_HOOKS: "repo:octo:12" must be repo:OWNER/REPO:HOOK_ID or org:ORG:HOOK_ID',
+      'GITHUB_HOOKS: "repo:octo:12" must be repo:OWNER/REPO:HOOK_ID, org:ORG:HOOK_ID or app',
       'RECONCILE_INTERVAL: must be a duration',
       'RECONCILE_STALE_AFTER: must be a duration',
       'RECONCILE_BATCH_SIZE: must be greater than 0',

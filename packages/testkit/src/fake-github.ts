@@ -1,5 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jwtVerify } from 'jose';
 
 /** A hook delivery as GitHub lists it (`GET …/hooks/{id}/deliveries`). */
 export interface FakeGitHubDelivery {
@@ -38,6 +40,13 @@ export interface FakeGitHubRequest {
 /** `repos/OWNER/REPO` or `orgs/ORG`: where a hook lives. */
 export type FakeHookOwner = string;
 
+/** A GitHub App whose own webhook (`/app/hook`) the fake serves to requests carrying the App's JWT. */
+export interface FakeGitHubApp {
+  id: number;
+  /** The public half of the key pair the JWTs must be signed with (RS256). */
+  publicKey: KeyObject;
+}
+
 /**
  * A stand-in for the GitHub REST endpoints reconciliation calls (hook deliveries, redelivery,
  * workflow jobs), served on 127.0.0.1 so the real @octokit client is exercised end to end, rate
@@ -55,6 +64,11 @@ export interface FakeGitHub {
     delivery: Partial<FakeGitHubDelivery>,
   ): FakeGitHubDelivery;
   deliveries(owner: FakeHookOwner, hookId: number): FakeGitHubDelivery[];
+  /** Adds a delivery to the App's webhook (needs the `app` option). */
+  addAppDelivery(delivery: Partial<FakeGitHubDelivery>): FakeGitHubDelivery;
+  appDeliveries(): FakeGitHubDelivery[];
+  /** Requests to `/app/hook` refused because their JWT was missing, badly signed or expired. */
+  readonly rejectedAppTokens: number;
   /** Delivery ids a redelivery was requested for, in order. */
   readonly redeliveries: number[];
   setJob(fullName: string, job: FakeGitHubJob): void;
@@ -84,7 +98,35 @@ async function drain(request: IncomingMessage): Promise<void> {
   }
 }
 
-export async function startFakeGitHub(token = 'ghp_test-token'): Promise<FakeGitHub> {
+const APP_HOOK = 'app/hook';
+/** GitHub refuses App JWTs that live longer than 10 minutes; a minute of clock drift allowed. */
+const MAX_JWT_LIFETIME_S = 11 * 60;
+
+/**
+ * Whether `authorization` is `Bearer <JWT>` signed (RS256) with the App's key, issued by the App
+ * (`iss` = its id) and neither expired nor too long-lived, as GitHub checks them.
+ */
+async function validAppJwt(authorization: string | undefined, app: FakeGitHubApp): Promise<boolean> {
+  const token = /^bearer (.+)$/i.exec(authorization ?? '')?.[1];
+  if (token === undefined) return false;
+  try {
+    const { payload } = await jwtVerify(token, app.publicKey, {
+      algorithms: ['RS256'],
+      requiredClaims: ['iss', 'iat', 'exp'],
+      clockTolerance: 60,
+    });
+    // GitHub takes the App id as a number or a string in `iss` (jose's issuer option wants a string).
+    const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0);
+    return String(payload.iss) === String(app.id) && lifetime <= MAX_JWT_LIFETIME_S;
+  } catch {
+    return false;
+  }
+}
+
+export async function startFakeGitHub(
+  token = 'ghp_test-token',
+  options: { app?: FakeGitHubApp } = {},
+): Promise<FakeGitHub> {
   const hooks = new Map<string, FakeGitHubDelivery[]>();
   const jobs = new Map<string, FakeGitHubJob>();
   const requests: FakeGitHubRequest[] = [];
@@ -95,8 +137,10 @@ export async function startFakeGitHub(token = 'ghp_test-token'): Promise<FakeGit
   let delayMs = 0;
   let remaining = RATE_LIMIT;
   let redeliveriesListed = true;
+  let rejectedAppTokens = 0;
 
-  const hookKey = (owner: string, hookId: number | string) => `${owner}/hooks/${hookId}`;
+  const hookKey = (owner: string, hookId: number | string) =>
+    owner === 'app' ? APP_HOOK : `${owner}/hooks/${hookId}`;
   const deliveriesOf = (key: string) => {
     let list = hooks.get(key);
     if (list === undefined) {
@@ -143,7 +187,13 @@ export async function startFakeGitHub(token = 'ghp_test-token'): Promise<FakeGit
       });
       response.end(body === undefined ? '' : JSON.stringify(body));
     };
-    if (
+    // The App's hook answers only to the App's JWT; every other endpoint only to the token.
+    if (url.pathname.startsWith('/app/')) {
+      if (options.app === undefined || !(await validAppJwt(request.headers.authorization, options.app))) {
+        rejectedAppTokens += 1;
+        return reply(401, { message: 'A JSON web token could not be decoded', status: '401' });
+      }
+    } else if (
       request.headers.authorization !== `token ${token}` &&
       request.headers.authorization !== `Bearer ${token}`
     ) {
@@ -174,9 +224,13 @@ export async function startFakeGitHub(token = 'ghp_test-token'): Promise<FakeGit
     remaining = Math.max(1, remaining - 1);
 
     const path = url.pathname;
-    const list = /^\/((?:repos\/[^/]+\/[^/]+)|(?:orgs\/[^/]+))\/hooks\/(\d+)\/deliveries$/.exec(path);
+    const list =
+      /^\/((?:repos\/[^/]+\/[^/]+)|(?:orgs\/[^/]+))\/hooks\/(\d+)\/deliveries$/.exec(path) ??
+      /^\/(app)\/hook()\/deliveries$/.exec(path);
     if (list && method === 'GET') {
-      const all = hooks.get(hookKey(list[1] ?? '', list[2] ?? ''));
+      const key = hookKey(list[1] ?? '', list[2] ?? '');
+      // An App always has its one webhook; other hooks exist once a delivery was added.
+      const all = hooks.get(key) ?? (key === APP_HOOK ? [] : undefined);
       if (all === undefined) return reply(404, { message: 'Not Found', status: '404' });
       const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30) || 30, PAGE_LIMIT);
       // Newest first; the cursor is the position the next page starts at.
@@ -195,7 +249,8 @@ export async function startFakeGitHub(token = 'ghp_test-token'): Promise<FakeGit
       return reply(200, page, headers);
     }
     const attempt =
-      /^\/((?:repos\/[^/]+\/[^/]+)|(?:orgs\/[^/]+))\/hooks\/(\d+)\/deliveries\/(\d+)\/attempts$/.exec(path);
+      /^\/((?:repos\/[^/]+\/[^/]+)|(?:orgs\/[^/]+))\/hooks\/(\d+)\/deliveries\/(\d+)\/attempts$/.exec(path) ??
+      /^\/(app)\/hook()\/deliveries\/(\d+)\/attempts$/.exec(path);
     if (attempt && method === 'POST') {
       const owner = attempt[1] ?? '';
       const hookId = Number(attempt[2]);
@@ -240,6 +295,11 @@ export async function startFakeGitHub(token = 'ghp_test-token'): Promise<FakeGit
     redeliveries,
     addDelivery,
     deliveries: (owner, hookId) => [...(hooks.get(hookKey(owner, hookId)) ?? [])],
+    addAppDelivery: (delivery) => addDelivery('app', 0, delivery),
+    appDeliveries: () => [...(hooks.get(APP_HOOK) ?? [])],
+    get rejectedAppTokens() {
+      return rejectedAppTokens;
+    },
     setJob(fullName, job) {
       jobs.set(`${fullName}#${job.id}`, job);
     },

@@ -1,6 +1,7 @@
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
 export {
   type FakeGitHub,
+  type FakeGitHubApp,
   type FakeGitHubDelivery,
   type FakeGitHubJob,
   type FakeGitHubRequest,

@@ -135,7 +135,7 @@ export function registerReconcile(program: Command): void {
   program
     .command('reconcile')
     .description(
-      'look stale incomplete jobs up on the forges and redeliver failed GitHub deliveries (GITHUB_TOKEN, GITLAB_TOKEN)',
+      'look stale incomplete jobs up on the forges and redeliver failed GitHub deliveries (GITHUB_TOKEN, GITLAB_TOKEN, GITHUB_APP_ID)',
     )
     .option('--once', 'run one pass now and exit (the worker also runs passes on a schedule)')
     .option('--json', 'print the report as JSON')
@@ -158,7 +158,8 @@ export function registerReconcile(program: Command): void {
       });
       if (!canReconcile(config)) {
         throw new CliError(
-          'nothing to reconcile against: set GITHUB_TOKEN and/or GITLAB_TOKEN (with GITLAB_URL)',
+          'nothing to reconcile against: set GITHUB_TOKEN and/or GITLAB_TOKEN (with GITLAB_URL), ' +
+            'or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY for GITHUB_HOOKS=app',
         );
       }
       await withDatabase(async (db) => {

@@ -15,7 +15,7 @@ export interface Reconciler {
 
 /** Whether the configuration names a forge API to reconcile against. */
 export function canReconcile(config: Config): boolean {
-  return Boolean(config.githubToken || config.gitlabToken);
+  return Boolean(config.githubToken || config.gitlabToken || config.githubApp);
 }
 
 /** The forge clients, Redis connection and metrics a reconcile pass needs, from the configuration. */
@@ -30,6 +30,9 @@ export function createReconciler(
   const github = config.githubToken
     ? createGitHubClient({ baseUrl: config.githubApiUrl, token: config.githubToken })
     : undefined;
+  const githubApp = config.githubApp
+    ? createGitHubClient({ baseUrl: config.githubApiUrl, app: config.githubApp })
+    : undefined;
   const gitlab = config.gitlabToken
     ? new GitLabJobLookup({ url: config.gitlabUrl, token: config.gitlabToken })
     : undefined;
@@ -42,6 +45,7 @@ export function createReconciler(
         metrics,
         github,
         githubHooks: config.githubHooks,
+        githubApp,
         gitlab,
         intervalMs: config.reconcileIntervalMs,
         staleAfterMs: config.reconcileStaleAfterMs,

@@ -1,7 +1,8 @@
+import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
-import type { GitHubHook } from '@runner-planner/config';
+import type { GitHubAppCredentials, GitHubHook } from '@runner-planner/config';
 
 const ReconcileOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof ReconcileOctokit>;
@@ -14,15 +15,18 @@ export interface RateLimitWait {
   url: string;
 }
 
-export interface GitHubClientOptions {
+export type GitHubClientOptions = {
   baseUrl: string;
-  token: string;
   /** Times one request is retried after a rate limit before it fails (default 4). */
   rateLimitRetries?: number;
   onRateLimit?: (wait: RateLimitWait) => void;
   /** Seconds in GitHub's rate-limit headers are multiplied by this many ms (tests: 1000, the default). */
   retryAfterBaseValue?: number;
-}
+} & (
+  | { token: string; app?: undefined }
+  /** Authenticates as the GitHub App itself (a JWT signed with its key), for the `/app/hook` endpoints. */
+  | { app: GitHubAppCredentials; token?: undefined }
+);
 
 /**
  * @octokit/core with the throttling plugin (queues requests, waits out primary and secondary
@@ -41,8 +45,15 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       closedUntil = Math.max(closedUntil, Date.now() + seconds * baseMs);
       return retryCount < retries;
     };
+  const auth =
+    options.app === undefined
+      ? { auth: options.token }
+      : {
+          authStrategy: createAppAuth,
+          auth: { appId: options.app.appId, privateKey: options.app.privateKey },
+        };
   const client = new ReconcileOctokit({
-    auth: options.token,
+    ...auth,
     baseUrl: options.baseUrl,
     userAgent: 'runner-planner-reconcile',
     throttle: {
@@ -79,15 +90,26 @@ export interface HookDelivery {
 }
 
 function hookPath(hook: GitHubHook): string {
-  return hook.kind === 'repo'
-    ? `/repos/${encodeURIComponent(hook.owner)}/${encodeURIComponent(hook.repo)}/hooks/${hook.hookId}`
-    : `/orgs/${encodeURIComponent(hook.org)}/hooks/${hook.hookId}`;
+  switch (hook.kind) {
+    case 'repo':
+      return `/repos/${encodeURIComponent(hook.owner)}/${encodeURIComponent(hook.repo)}/hooks/${hook.hookId}`;
+    case 'org':
+      return `/orgs/${encodeURIComponent(hook.org)}/hooks/${hook.hookId}`;
+    case 'app':
+      return '/app/hook';
+  }
 }
 
+/** The hook as GITHUB_HOOKS spells it. */
 export function describeHook(hook: GitHubHook): string {
-  return hook.kind === 'repo'
-    ? `repo:${hook.owner}/${hook.repo}:${hook.hookId}`
-    : `org:${hook.org}:${hook.hookId}`;
+  switch (hook.kind) {
+    case 'repo':
+      return `repo:${hook.owner}/${hook.repo}:${hook.hookId}`;
+    case 'org':
+      return `org:${hook.org}:${hook.hookId}`;
+    case 'app':
+      return 'app';
+  }
 }
 
 const NEXT_CURSOR = /<([^>]+)>;\s*rel="next"/;

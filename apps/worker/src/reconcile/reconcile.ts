@@ -23,6 +23,8 @@ export interface ReconcileOptions {
   /** Absent without GITHUB_TOKEN: no redelivery, GitHub jobs are not looked up. */
   github?: GitHubClient | undefined;
   githubHooks?: readonly GitHubHook[];
+  /** Authenticated as the GitHub App (JWT): reads and redelivers the `app` hook's deliveries. */
+  githubApp?: GitHubClient | undefined;
   /** Absent without GITLAB_TOKEN: GitLab jobs are not looked up. */
   gitlab?: GitLabJobSource | undefined;
   intervalMs: number;
@@ -85,8 +87,6 @@ async function withLock<T>(redis: Redis, key: string, work: () => Promise<T>): P
 
 async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<RedeliveryReport> {
   const report: RedeliveryReport = { failed: 0, redelivered: 0, errors: 0 };
-  const client = options.github;
-  if (client === undefined) return report;
   let total = 0;
   let done = 0;
   const tell = () => options.onProgress?.({ stage: 'redelivery', done, total });
@@ -95,6 +95,9 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
   // Remembered well past the look-back window, so a delivery is never redelivered twice.
   const rememberSeconds = Math.max(86_400, Math.ceil((lookbackMs * 2) / 1000));
   for (const hook of options.githubHooks ?? []) {
+    // The App's hook answers only to the App's JWT; repository and organisation hooks to a token.
+    const client = hook.kind === 'app' ? options.githubApp : options.github;
+    if (client === undefined) continue;
     let failed: ReturnType<typeof deliveriesToRedeliver>;
     try {
       failed = deliveriesToRedeliver(await listDeliveriesSince(client, hook, since));
