@@ -60,11 +60,17 @@ function chartSpec(samples: readonly Sample[], title: string, loadSeconds: numbe
         },
       }),
       panel({
-        data: { values: latency.filter((point) => Number.isFinite(point.ms)) },
+        data: { values: latency.filter((point) => Number.isFinite(point.ms) && point.ms > 0) },
         mark: { type: 'line', point: true },
         encoding: {
           x: time,
-          y: { field: 'ms', type: 'quantitative', title: '202 → row visible (ms)' },
+          // Log: a healthy tens of milliseconds and a backlog's minutes both stay readable.
+          y: {
+            field: 'ms',
+            type: 'quantitative',
+            title: '202 → row visible (ms, log)',
+            scale: { type: 'log' },
+          },
           color: { field: 'quantile', type: 'nominal', title: 'latency' },
         },
       }),

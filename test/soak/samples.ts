@@ -21,6 +21,10 @@ export interface Sample {
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyMaxMs: number;
+  /** Webhook due → gateway's answer, over the answers of the interval (the gateway's side). */
+  answerP99Ms: number;
+  /** How late the soak process itself sent (it shares the cores): large values void the rate. */
+  sendLagP99Ms: number;
   /** Queue jobs waiting for the worker at the end of the interval: the backlog. */
   waiting: number;
   active: number;
@@ -56,6 +60,8 @@ export function samplesCsv(samples: readonly Sample[]): string {
     'latency_p50_ms',
     'latency_p99_ms',
     'latency_max_ms',
+    'answer_p99_ms',
+    'send_lag_p99_ms',
     'waiting',
     'active',
     'failed',
@@ -76,6 +82,8 @@ export function samplesCsv(samples: readonly Sample[]): string {
     number(sample.latencyP50Ms),
     number(sample.latencyP99Ms),
     number(sample.latencyMaxMs),
+    number(sample.answerP99Ms),
+    number(sample.sendLagP99Ms),
     sample.waiting,
     sample.active,
     sample.failed,

@@ -3,14 +3,19 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '@runner-planner/testkit';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../bench/cleanup.js';
+import { benchFlavors } from '../bench/payloads.js';
 import { CHROMIUM } from './chart.js';
 import { APPS } from './samples.js';
-import { runSoak } from './soak.js';
+import { FIRST_JOB_ID, runSoak, soakEvents } from './soak.js';
+import { verifyJobs } from './verify.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const browser = existsSync(CHROMIUM);
+const LOAD = { rate: 50, durationSeconds: 10 };
+const FLAVORS = 4;
 
 describe('soak harness, short', () => {
   const messages: string[] = [];
@@ -26,19 +31,23 @@ describe('soak harness, short', () => {
   it(`10 s at 50 events/s: nothing lost, samples of every process, results written${browser ? ', PNG chart' : ` (no ${CHROMIUM}: no chart)`}`, async () => {
     directory = await mkdtemp(join(tmpdir(), 'runner-planner-soak-'));
     const chart = join(directory, 'chart', 'soak.png');
+    let databaseUrl = '';
     const { summary, samples, files } = await runSoak(
       {
-        rate: 50,
-        durationSeconds: 10,
+        ...LOAD,
         sampleIntervalSeconds: 2,
         workerConcurrency: 8,
-        flavors: 4,
+        flavors: FLAVORS,
         streams: 3,
         drainTimeoutSeconds: 60,
         pollMs: 20,
         resultsDir: directory,
         chartPath: browser ? chart : undefined,
-        createDatabase: () => createTestDatabase('soak'),
+        createDatabase: async () => {
+          const database = await createTestDatabase('soak');
+          databaseUrl = database.url;
+          return database;
+        },
         log: () => {},
       },
       cleanup,
@@ -83,6 +92,26 @@ describe('soak harness, short', () => {
     expect(await readFile(files.markdown, 'utf8')).toContain(
       '| **lost** (accepted, effect not in the database) | **0** |',
     );
+    // The check finds a loss: one job's completion taken out of the database is reported.
+    const lostJob = FIRST_JOB_ID + 42;
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query(
+        `UPDATE job SET completed_at = NULL, raw = raw - 'completed' WHERE platform = 'github' AND id = $1`,
+        [String(lostJob)],
+      );
+    } finally {
+      await client.end();
+    }
+    const events = soakEvents(LOAD, benchFlavors(FLAVORS));
+    const recheck = await verifyJobs(databaseUrl, events, () => true);
+    expect(recheck).toMatchObject({
+      lostEvents: 1,
+      wrongFinalState: 1,
+      examples: [`job ${lostJob}: completed not recorded`],
+    });
+
     if (browser) {
       const png = await readFile(chart);
       expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
+import type { Flavor } from '@runner-planner/core';
 import { PlannerClient } from '@runner-planner/pressure';
 import { WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
@@ -10,7 +12,7 @@ import pg from 'pg';
 import type { Cleanup } from '../bench/cleanup.js';
 import { pidsOf, probeCpu } from '../bench/cpu.js';
 import { prepareDatabase } from '../bench/database.js';
-import { BENCH_SECRET, benchFlavors, eventSequence } from '../bench/payloads.js';
+import { BENCH_SECRET, type BenchEvent, benchFlavors, eventSequence } from '../bench/payloads.js';
 import { latency, nowMs, sleep } from '../bench/stats.js';
 import { type AppName, type AppProcess, startApp } from '../support/apps.js';
 import { writeChart } from './chart.js';
@@ -55,7 +57,7 @@ export interface SoakResult {
 }
 
 /** Where the load's job ids start: far from the ids other suites use. */
-const FIRST_JOB_ID = 5_100_000_000;
+export const FIRST_JOB_ID = 5_100_000_000;
 /** At most this long is compared as the "first" and "last" minutes of latency. */
 const LATENCY_WINDOW_SECONDS = 300;
 /** A sample over less than this would give rates of a few events' noise. */
@@ -68,7 +70,33 @@ const adminToken = () => `planner_v0_${randomBytes(15).toString('base64url')}`;
 
 /** An accumulator for the figures of the sample interval under way. */
 function emptyInterval() {
-  return { sent: 0, accepted: 0, rejected: 0, latencies: [] as number[] };
+  return {
+    sent: 0,
+    accepted: 0,
+    rejected: 0,
+    latencies: [] as number[],
+    answers: [] as number[],
+    lags: [] as number[],
+  };
+}
+
+/**
+ * Every job of the run, each queued, started and completed (the same for the same settings): as
+ * many jobs as make `rate × duration` events, the last job's events rounding up.
+ */
+export function soakEvents(
+  options: Pick<SoakSettings, 'rate' | 'durationSeconds'>,
+  flavors: readonly Flavor[],
+): BenchEvent[] {
+  const jobs = Math.ceil((options.rate * options.durationSeconds) / 3);
+  return eventSequence({
+    jobs,
+    events: jobs * 3,
+    flavors,
+    jobsPerSecond: options.rate / 3,
+    firstJobId: FIRST_JOB_ID,
+    seed: 7,
+  });
 }
 
 /**
@@ -82,15 +110,8 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
   const { log } = options;
   const startedAt = new Date();
   const flavors = benchFlavors(options.flavors);
-  const jobs = Math.ceil((options.rate * options.durationSeconds) / 3);
-  const events = eventSequence({
-    jobs,
-    events: jobs * 3,
-    flavors,
-    jobsPerSecond: options.rate / 3,
-    firstJobId: FIRST_JOB_ID,
-    seed: 7,
-  });
+  const events = soakEvents(options, flavors);
+  const jobs = events.length / 3;
 
   const database = await options.createDatabase();
   cleanup.add('soak database', () => database.drop());
@@ -141,6 +162,8 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
   });
 
   const samples: Sample[] = [];
+  const answerTimes: number[] = [];
+  const sendLags: number[] = [];
   const latenciesBySample: number[][] = [];
   let loadStart = Number.NaN;
   let lastSampleAt = Number.NaN;
@@ -173,6 +196,8 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
       latencyP50Ms: stats.p50Ms,
       latencyP99Ms: stats.p99Ms,
       latencyMaxMs: stats.maxMs,
+      answerP99Ms: latency(current.answers).p99Ms,
+      sendLagP99Ms: latency(current.lags).p99Ms,
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
       active: counts.active ?? 0,
       failed,
@@ -232,6 +257,7 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
     redis: () => pidsOf('redis-server'),
     postgres: () => pidsOf('postgres'),
   });
+  const loadAverageAtStart = loadavg();
   loadStart = nowMs();
   lastSampleAt = loadStart;
   const sampling$ = sampler();
@@ -243,6 +269,10 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
     epochMs: Date.now(),
     onAnswer: (index, outcome) => {
       interval.sent++;
+      interval.answers.push(outcome.answeredAt - outcome.scheduledAt);
+      interval.lags.push(outcome.sentAt - outcome.scheduledAt);
+      answerTimes.push(outcome.answeredAt - outcome.scheduledAt);
+      sendLags.push(outcome.sentAt - outcome.scheduledAt);
       statusCodes[outcome.status] = (statusCodes[outcome.status] ?? 0) + 1;
       if (outcome.status === 202) {
         accepted[index] = 1;
@@ -307,6 +337,8 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
     accepted: acceptedCount,
     statusCodes,
     acceptedPerSecond: acceptedCount / loadSeconds,
+    answer: latency(answerTimes),
+    sendLagP99Ms: latency(sendLags).p99Ms,
     verification,
     failedQueueJobs,
     streams: {
@@ -333,6 +365,7 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
       slopePerHour: overTime((sample) => sample.waiting),
     },
     cpu: cpuUsage,
+    loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() },
     appExits,
   };
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type CpuUsage, formatCpu } from '../bench/cpu.js';
 import { type Latency, latency } from '../bench/stats.js';
 import type { AppName } from '../support/apps.js';
@@ -43,6 +44,10 @@ export interface SoakSummary {
   statusCodes: Record<string, number>;
   /** Accepted webhooks per second of the load phase. */
   acceptedPerSecond: number;
+  /** Webhook due → the gateway's answer, over the whole load. */
+  answer: Latency;
+  /** How late the soak process sent, p99: large means it could not keep the rate itself. */
+  sendLagP99Ms: number;
   verification: Verification;
   /** Dead letters in the queue. */
   failedQueueJobs: number;
@@ -59,6 +64,8 @@ export interface SoakSummary {
   };
   backlog: { maxWaiting: number; waitingAtEndOfLoad: number; slopePerHour: number };
   cpu: CpuUsage;
+  /** 1-, 5- and 15-minute load averages: more than the cores means other work competed. */
+  loadAverage: { atStart: number[]; atEnd: number[] };
   /** Apps that exited by themselves during the run (a crash), with their exit code or signal. */
   appExits: string[];
 }
@@ -106,6 +113,9 @@ const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toF
 const signed = (value: number, digits = 1) =>
   Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(digits)}` : 'n/a';
 const count = (value: number) => Math.round(value).toLocaleString('en-US');
+const signedCount = (value: number) =>
+  Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${count(value)}` : 'n/a';
+const loads = (values: number[]) => values.map((value) => value.toFixed(1)).join(' / ');
 const span = (window: WindowLatency) =>
   window.fromSeconds === 0
     ? `first ${fixed(window.toSeconds / 60, 1)} min`
@@ -124,13 +134,14 @@ export function summaryMarkdown(summary: SoakSummary): string {
     '|---|---|',
     `| duration of the load | ${fixed(summary.loadSeconds / 60, 1)} min (then ${fixed(summary.drainSeconds, 0)} s to drain${summary.drained ? '' : ', **did not drain**'}) |`,
     `| rate achieved (accepted/s) | ${fixed(summary.acceptedPerSecond, 1)} of ${count(settings.rate)} asked |`,
+    `| gateway answer (due → 202) | p50 ${fixed(summary.answer.p50Ms)} ms, p99 ${fixed(summary.answer.p99Ms)} ms (sender's own lag p99 ${fixed(summary.sendLagP99Ms)} ms) |`,
     `| events sent / accepted (202) | ${count(summary.sent)} / ${count(summary.accepted)} |`,
     `| jobs (queued → started → completed) | ${count(check.jobsFound)} of ${count(check.jobsExpected)} in the database |`,
     `| **lost** (accepted, effect not in the database) | **${count(check.lostEvents)}** |`,
     `| jobs not in their final state | ${count(check.wrongFinalState)} |`,
     `| dead letters | ${count(summary.failedQueueJobs)} |`,
     `| pressure streams | ${summary.streams.open} open, ${count(summary.streams.updates)} updates, ${summary.streams.reconnects} reconnections, ${summary.streams.converged ? 'all ended on the final pressure' : '**did not converge**'} |`,
-    `| queue backlog | max ${count(summary.backlog.maxWaiting)} waiting, ${count(summary.backlog.waitingAtEndOfLoad)} when the load stopped (${signed(summary.backlog.slopePerHour, 0)}/h over the second half) |`,
+    `| queue backlog | max ${count(summary.backlog.maxWaiting)} waiting, ${count(summary.backlog.waitingAtEndOfLoad)} when the load stopped (${signedCount(summary.backlog.slopePerHour)}/h over the second half) |`,
   ];
   for (const app of APPS) {
     const memory = summary.memory[app];
@@ -143,7 +154,8 @@ export function summaryMarkdown(summary: SoakSummary): string {
     `| latency 202 → row visible, ${span(times.last)} | p50 ${fixed(times.last.p50Ms)} ms, p99 ${fixed(times.last.p99Ms)} ms |`,
     `| latency trend (2nd half) | p50 ${signed(times.p50SlopeMsPerHour)} ms/h, p99 ${signed(times.p99SlopeMsPerHour)} ms/h |`,
     '',
-    `CPU over the load: ${formatCpu(summary.cpu)}.`,
+    `CPU over the load: ${formatCpu(summary.cpu)}. Load average ${loads(summary.loadAverage.atStart)} at the start, ` +
+      `${loads(summary.loadAverage.atEnd)} at the end (${availableParallelism()} cores).`,
   );
   if (times.unmeasured > 0) {
     lines.push(
