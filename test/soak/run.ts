@@ -57,7 +57,9 @@ const program = new Command('soak')
   );
 
 async function main(): Promise<number> {
-  program.parse();
+  // `pnpm test:soak -- --rate 100` hands the `--` on; without this it would end the options.
+  const args = process.argv.slice(2);
+  program.parse(args[0] === '--' ? args.slice(1) : args, { from: 'user' });
   const options = program.opts<{
     rate: number;
     duration: number;

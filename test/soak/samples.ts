@@ -32,6 +32,8 @@ export interface Sample {
   failed: number;
   /** Accepted events not visible in PostgreSQL yet. */
   unseen: number;
+  /** Redis `used_memory` (the whole server: other users of the same Redis count too). */
+  redisUsedBytes: number;
   /** Snapshots the open pressure streams delivered during the interval. */
   streamUpdates: number;
   memory: Record<AppName, MemoryReading>;
@@ -66,6 +68,7 @@ export function samplesCsv(samples: readonly Sample[]): string {
     'active',
     'failed',
     'unseen',
+    'redis_used_mb',
     'stream_updates',
     ...memoryColumns,
   ];
@@ -88,6 +91,7 @@ export function samplesCsv(samples: readonly Sample[]): string {
     sample.active,
     sample.failed,
     sample.unseen,
+    number(mb(sample.redisUsedBytes)),
     sample.streamUpdates,
     ...APPS.flatMap((app) => {
       const memory = sample.memory[app];

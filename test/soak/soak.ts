@@ -8,6 +8,7 @@ import { PlannerClient } from '@runner-planner/pressure';
 import { WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Cleanup } from '../bench/cleanup.js';
 import { pidsOf, probeCpu } from '../bench/cpu.js';
@@ -18,7 +19,7 @@ import { type AppName, type AppProcess, startApp } from '../support/apps.js';
 import { writeChart } from './chart.js';
 import { sendSteadily } from './load.js';
 import { readMemory } from './memory.js';
-import { APPS, type Sample, samplesCsv } from './samples.js';
+import { APPS, mb, type Sample, samplesCsv } from './samples.js';
 import { PressureStreams } from './streams.js';
 import {
   memoryTrend,
@@ -147,6 +148,8 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
 
   const queue = new Queue(WEBHOOK_QUEUE, { connection: { url: space.redisUrl }, prefix: space.prefix });
   cleanup.add('soak queue client', () => queue.close());
+  const redis = new Redis(space.redisUrl, { maxRetriesPerRequest: 1 });
+  cleanup.add('soak redis client', async () => redis.disconnect());
   const poller = new pg.Client({ connectionString: database.url, application_name: 'runner-planner-soak' });
   await poller.connect();
   cleanup.add('soak poll connection', () => poller.end());
@@ -177,9 +180,10 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
     const now = nowMs();
     const current = interval;
     interval = emptyInterval();
-    const [counts, failed, ...memory] = await Promise.all([
+    const [counts, failed, redisInfo, ...memory] = await Promise.all([
       queue.getJobCounts('waiting', 'active', 'prioritized'),
       queue.getJobCountByTypes('failed'),
+      redis.info('memory').catch(() => ''),
       ...APPS.map((app) => readMemory(apps[app].child.pid ?? -1, `${apps[app].url}/metrics`)),
     ]);
     const updates = streams.updates;
@@ -202,6 +206,7 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
       active: counts.active ?? 0,
       failed,
       unseen: watcher.waiting,
+      redisUsedBytes: Number(/^used_memory:(\d+)/m.exec(redisInfo)?.[1] ?? Number.NaN),
       streamUpdates: updates - streamUpdatesBefore,
       memory: Object.fromEntries(APPS.map((app, index) => [app, memory[index]])) as Sample['memory'],
     };
@@ -315,7 +320,11 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
   const failedQueueJobs = await queue.getJobCountByTypes('failed');
 
   const loadSamples = samples.filter((sample) => sample.phase === 'load');
-  const window = Math.min(LATENCY_WINDOW_SECONDS, loadSeconds / 3);
+  // Up to 5 minutes each, and at most a third of the run, so that short runs compare too.
+  const windowSamples = Math.max(
+    1,
+    Math.round(Math.min(LATENCY_WINDOW_SECONDS, loadSeconds / 3) / options.sampleIntervalSeconds),
+  );
   const overTime = (value: (sample: Sample) => number) =>
     slopePerHourOverSecondHalf(loadSamples, (sample) => sample.seconds, value, loadSeconds);
   const sent = Object.values(statusCodes).reduce((sum, n) => sum + n, 0);
@@ -353,8 +362,8 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
     ) as SoakSummary['memory'],
     latency: {
       overall: latency(latenciesBySample.flat()),
-      first: windowLatency(samples, latenciesBySample, 0, window),
-      last: windowLatency(samples, latenciesBySample, loadSeconds - window, loadSeconds),
+      first: windowLatency(samples, latenciesBySample, 'first', windowSamples, options.sampleIntervalSeconds),
+      last: windowLatency(samples, latenciesBySample, 'last', windowSamples, options.sampleIntervalSeconds),
       p50SlopeMsPerHour: overTime((sample) => sample.latencyP50Ms),
       p99SlopeMsPerHour: overTime((sample) => sample.latencyP99Ms),
       unmeasured: watcher.unmeasured,
@@ -363,6 +372,10 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
       maxWaiting: samples.reduce((max, sample) => Math.max(max, sample.waiting), 0),
       waitingAtEndOfLoad: loadSamples.at(-1)?.waiting ?? Number.NaN,
       slopePerHour: overTime((sample) => sample.waiting),
+    },
+    redis: {
+      usedStartMb: mb(loadSamples[0]?.redisUsedBytes ?? Number.NaN),
+      usedEndMb: mb(loadSamples.at(-1)?.redisUsedBytes ?? Number.NaN),
     },
     cpu: cpuUsage,
     loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() },

@@ -63,6 +63,8 @@ export interface SoakSummary {
     unmeasured: number;
   };
   backlog: { maxWaiting: number; waitingAtEndOfLoad: number; slopePerHour: number };
+  /** Redis `used_memory` at the first and last sample of the load (the whole server). */
+  redis: { usedStartMb: number; usedEndMb: number };
   cpu: CpuUsage;
   /** 1-, 5- and 15-minute load averages: more than the cores means other work competed. */
   loadAverage: { atStart: number[]; atEnd: number[] };
@@ -70,19 +72,27 @@ export interface SoakSummary {
   appExits: string[];
 }
 
-/** The latencies of the samples ending within `[from, to]` seconds, pooled. */
+/**
+ * The latencies of the first (`which` = 'first') or last `count` load samples, pooled; the window
+ * runs from the start of its first interval to the end of its last.
+ */
 export function windowLatency(
   samples: readonly Sample[],
   latencies: readonly (readonly number[])[],
-  fromSeconds: number,
-  toSeconds: number,
+  which: 'first' | 'last',
+  count: number,
+  intervalSeconds: number,
 ): WindowLatency {
-  const pooled: number[] = [];
-  samples.forEach((sample, index) => {
-    if (sample.seconds > fromSeconds && sample.seconds <= toSeconds + 1e-6)
-      pooled.push(...(latencies[index] ?? []));
-  });
-  return { fromSeconds, toSeconds, ...latency(pooled) };
+  const load = samples.flatMap((sample, index) => (sample.phase === 'load' ? [index] : []));
+  const chosen = which === 'first' ? load.slice(0, count) : load.slice(-count);
+  const pooled = chosen.flatMap((index) => latencies[index] ?? []);
+  const first = samples[chosen[0] ?? -1];
+  const last = samples[chosen.at(-1) ?? -1];
+  return {
+    fromSeconds: Math.max(0, (first?.seconds ?? 0) - intervalSeconds),
+    toSeconds: last?.seconds ?? 0,
+    ...latency(pooled),
+  };
 }
 
 export function memoryTrend(loadSamples: readonly Sample[], app: AppName, loadSeconds: number): MemoryTrend {
@@ -109,6 +119,9 @@ export function memoryTrend(loadSamples: readonly Sample[], app: AppName, loadSe
   };
 }
 
+/** Below this much load, half the run is too few samples for a slope to mean anything. */
+const SHORT_RUN_SECONDS = 10 * 60;
+
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const signed = (value: number, digits = 1) =>
   Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(digits)}` : 'n/a';
@@ -116,10 +129,8 @@ const count = (value: number) => Math.round(value).toLocaleString('en-US');
 const signedCount = (value: number) =>
   Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${count(value)}` : 'n/a';
 const loads = (values: number[]) => values.map((value) => value.toFixed(1)).join(' / ');
-const span = (window: WindowLatency) =>
-  window.fromSeconds === 0
-    ? `first ${fixed(window.toSeconds / 60, 1)} min`
-    : `last ${fixed((window.toSeconds - window.fromSeconds) / 60, 1)} min`;
+const span = (window: WindowLatency, which: string) =>
+  `${which} ${fixed((window.toSeconds - window.fromSeconds) / 60, 1)} min`;
 
 /** The table to paste into docs/reliability.md, with the notes it needs. */
 export function summaryMarkdown(summary: SoakSummary): string {
@@ -143,6 +154,9 @@ export function summaryMarkdown(summary: SoakSummary): string {
     `| pressure streams | ${summary.streams.open} open, ${count(summary.streams.updates)} updates, ${summary.streams.reconnects} reconnections, ${summary.streams.converged ? 'all ended on the final pressure' : '**did not converge**'} |`,
     `| queue backlog | max ${count(summary.backlog.maxWaiting)} waiting, ${count(summary.backlog.waitingAtEndOfLoad)} when the load stopped (${signedCount(summary.backlog.slopePerHour)}/h over the second half) |`,
   ];
+  lines.push(
+    `| Redis used memory (whole server) | ${fixed(summary.redis.usedStartMb)} → ${fixed(summary.redis.usedEndMb)} MiB |`,
+  );
   for (const app of APPS) {
     const memory = summary.memory[app];
     lines.push(
@@ -150,13 +164,19 @@ export function summaryMarkdown(summary: SoakSummary): string {
     );
   }
   lines.push(
-    `| latency 202 → row visible, ${span(times.first)} | p50 ${fixed(times.first.p50Ms)} ms, p99 ${fixed(times.first.p99Ms)} ms |`,
-    `| latency 202 → row visible, ${span(times.last)} | p50 ${fixed(times.last.p50Ms)} ms, p99 ${fixed(times.last.p99Ms)} ms |`,
+    `| latency 202 → row visible, ${span(times.first, 'first')} | p50 ${fixed(times.first.p50Ms)} ms, p99 ${fixed(times.first.p99Ms)} ms |`,
+    `| latency 202 → row visible, ${span(times.last, 'last')} | p50 ${fixed(times.last.p50Ms)} ms, p99 ${fixed(times.last.p99Ms)} ms |`,
     `| latency trend (2nd half) | p50 ${signed(times.p50SlopeMsPerHour)} ms/h, p99 ${signed(times.p99SlopeMsPerHour)} ms/h |`,
     '',
     `CPU over the load: ${formatCpu(summary.cpu)}. Load average ${loads(summary.loadAverage.atStart)} at the start, ` +
       `${loads(summary.loadAverage.atEnd)} at the end (${availableParallelism()} cores).`,
   );
+  if (summary.loadSeconds < SHORT_RUN_SECONDS) {
+    lines.push(
+      '',
+      `The slopes come from ${fixed(summary.loadSeconds / 120, 1)} min of samples: too short to tell a trend from garbage-collection swings.`,
+    );
+  }
   if (times.unmeasured > 0) {
     lines.push(
       '',

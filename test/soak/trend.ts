@@ -14,13 +14,13 @@ export function slope(points: readonly { x: number; y: number }[]): number {
   return variance === 0 ? Number.NaN : covariance / variance;
 }
 
-/** Slope of `value` per hour over the samples whose time (seconds) is in the second half of `[0, end]`. */
+/** Slope of `value` per hour over the samples from the middle of `[0, end]` seconds on. */
 export function slopePerHourOverSecondHalf<T>(
   samples: readonly T[],
   seconds: (sample: T) => number,
   value: (sample: T) => number,
   endSeconds: number,
 ): number {
-  const half = samples.filter((sample) => seconds(sample) >= endSeconds / 2 && seconds(sample) <= endSeconds);
+  const half = samples.filter((sample) => seconds(sample) >= endSeconds / 2);
   return slope(half.map((sample) => ({ x: seconds(sample) / 3600, y: value(sample) })));
 }
