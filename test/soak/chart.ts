@@ -16,8 +16,8 @@ function chartSpec(samples: readonly Sample[], title: string, loadSeconds: numbe
   const minutes = (sample: Sample) => Number((sample.seconds / 60).toFixed(3));
   const memory = samples.flatMap((sample) =>
     APPS.flatMap((app) => [
-      { minutes: minutes(sample), series: `${app} RSS`, mb: mb(sample.memory[app].rssBytes) },
-      { minutes: minutes(sample), series: `${app} heap used`, mb: mb(sample.memory[app].heapUsedBytes) },
+      { minutes: minutes(sample), process: app, kind: 'RSS', mb: mb(sample.memory[app].rssBytes) },
+      { minutes: minutes(sample), process: app, kind: 'heap used', mb: mb(sample.memory[app].heapUsedBytes) },
     ]),
   );
   const latency = samples.flatMap((sample) => [
@@ -52,11 +52,8 @@ function chartSpec(samples: readonly Sample[], title: string, loadSeconds: numbe
         encoding: {
           x: time,
           y: { field: 'mb', type: 'quantitative', title: 'memory (MiB)' },
-          color: { field: 'series', type: 'nominal', title: 'process' },
-          strokeDash: {
-            condition: { test: "indexof(datum.series, 'heap') >= 0", value: [4, 2] },
-            value: [1, 0],
-          },
+          color: { field: 'process', type: 'nominal', title: 'process' },
+          strokeDash: { field: 'kind', type: 'nominal', title: 'memory', sort: ['RSS', 'heap used'] },
         },
       }),
       panel({
