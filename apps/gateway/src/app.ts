@@ -2,6 +2,7 @@ import type { Config } from '@runner-planner/config';
 import type { WebhookProducer } from '@runner-planner/queue';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
+import { createCredentialRefusal, registerRateLimitPlugin } from './auth-failure-limit.js';
 import type { Platform } from './delivery.js';
 import { GITHUB_WEBHOOK_PATH, githubWebhookRoute } from './github.js';
 import { GITLAB_WEBHOOK_PATH, gitlabWebhookRoute } from './gitlab.js';
@@ -87,9 +88,14 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
-  const routeOptions = { config, metrics, responder };
-  app.register(githubWebhookRoute, routeOptions);
-  app.register(gitlabWebhookRoute, routeOptions);
+  registerRateLimitPlugin(app);
+  app.register(async (webhooks) => {
+    // One count of failed verifications per address, shared by both routes.
+    const refuse = createCredentialRefusal(webhooks, responder, config.gatewayAuthFailureLimit);
+    const routeOptions = { config, metrics, responder, refuse };
+    await webhooks.register(githubWebhookRoute, routeOptions);
+    await webhooks.register(gitlabWebhookRoute, routeOptions);
+  });
 
   return app;
 }

@@ -1,6 +1,7 @@
 import { Webhooks } from '@octokit/webhooks';
 import type { Config } from '@runner-planner/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RefuseCredentials } from './auth-failure-limit.js';
 import { buildEnvelope, header, rawBody, sha256Hex } from './delivery.js';
 import type { GatewayMetrics } from './metrics.js';
 import { keepRawBody } from './raw-body.js';
@@ -13,11 +14,13 @@ export interface WebhookRouteOptions {
   config: Config;
   metrics: GatewayMetrics;
   responder: Responder;
+  /** 401 for a credential that does not verify (429 when an address keeps failing). */
+  refuse: RefuseCredentials;
 }
 
 /** `POST /webhooks/github`: verifies `X-Hub-Signature-256` and queues `workflow_job` deliveries. */
 export async function githubWebhookRoute(app: FastifyInstance, options: WebhookRouteOptions): Promise<void> {
-  const { config, metrics, responder } = options;
+  const { config, metrics, responder, refuse } = options;
   // One verifier per secret: during a rotation GitHub signs with the new one while the old
   // one is still configured here.
   const verifiers = config.githubWebhookSecrets.map((secret) => new Webhooks({ secret }));
@@ -36,19 +39,19 @@ export async function githubWebhookRoute(app: FastifyInstance, options: WebhookR
     }
     const signature = header(request, SIGNATURE_HEADER);
     if (signature === undefined) {
-      return responder.reject(
+      return refuse(
+        request,
         reply,
         'github',
-        401,
         'missing_signature',
         'missing X-Hub-Signature-256 header: give the GitHub webhook a secret',
       );
     }
     if (!signature.startsWith('sha256=')) {
-      return responder.reject(
+      return refuse(
+        request,
         reply,
         'github',
-        401,
         'bad_signature',
         'X-Hub-Signature-256 must start with "sha256="',
       );
@@ -62,10 +65,10 @@ export async function githubWebhookRoute(app: FastifyInstance, options: WebhookR
       const body = rawBody(request);
       const signature = header(request, SIGNATURE_HEADER) ?? '';
       if (!(await matchesAnySecret(verifiers, body, signature))) {
-        return responder.reject(
+        return refuse(
+          request,
           reply,
           'github',
-          401,
           'bad_signature',
           'X-Hub-Signature-256 does not match the body for any configured secret',
         );

@@ -10,7 +10,7 @@ export const GITLAB_WEBHOOK_PATH = '/webhooks/gitlab';
 
 /** `POST /webhooks/gitlab`: checks `X-Gitlab-Token` (and Standard Webhooks signatures) and queues job events. */
 export async function gitlabWebhookRoute(app: FastifyInstance, options: WebhookRouteOptions): Promise<void> {
-  const { config, metrics, responder } = options;
+  const { config, metrics, responder, refuse } = options;
   const tokenDigests = config.gitlabWebhookTokens.map(tokenDigest);
   const signers = signingVerifiers(config.gitlabWebhookSigningTokens);
   keepRawBody(app);
@@ -37,22 +37,16 @@ export async function gitlabWebhookRoute(app: FastifyInstance, options: WebhookR
     }
     const token = header(request, 'x-gitlab-token');
     if (token === undefined) {
-      return responder.reject(
+      return refuse(
+        request,
         reply,
         'gitlab',
-        401,
         'missing_token',
         'missing X-Gitlab-Token header: give the GitLab webhook a secret token',
       );
     }
     if (!matchesAnyToken(tokenDigests, token)) {
-      return responder.reject(
-        reply,
-        'gitlab',
-        401,
-        'bad_token',
-        'X-Gitlab-Token matches no configured token',
-      );
+      return refuse(request, reply, 'gitlab', 'bad_token', 'X-Gitlab-Token matches no configured token');
     }
   }
 
@@ -65,13 +59,7 @@ export async function gitlabWebhookRoute(app: FastifyInstance, options: WebhookR
       if (signature !== undefined && signers.length > 0) {
         const problem = signatureProblem(signers, body, signature);
         if (problem !== undefined) {
-          return responder.reject(
-            reply,
-            'gitlab',
-            401,
-            'bad_signature',
-            `webhook-signature rejected: ${problem}`,
-          );
+          return refuse(request, reply, 'gitlab', 'bad_signature', `webhook-signature rejected: ${problem}`);
         }
       }
 

@@ -9,6 +9,7 @@ export type RejectReason =
   | 'bad_signature'
   | 'missing_token'
   | 'bad_token'
+  | 'too_many_failures'
   | 'too_large'
   | 'bad_request'
   | 'queue_unavailable';

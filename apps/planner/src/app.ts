@@ -7,6 +7,7 @@ import { trackConnections } from './connections.js';
 import { registerDashboard } from './dashboard.js';
 import { createPlannerMetrics } from './metrics.js';
 import { PressureHub } from './pressure-hub.js';
+import { registerRateLimit } from './rate-limit.js';
 import { HttpError, sendText } from './respond.js';
 import { flavorRoutes } from './routes/flavors.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -35,8 +36,11 @@ declare module 'fastify' {
 /** Never in a log line: API tokens travel in `Authorization`. */
 const REDACTED_HEADERS = ['req.headers.authorization', 'res.headers["set-cookie"]'];
 
-/** Probes and scrapes would drown the request log. */
-const QUIET_ROUTE = { logLevel: 'warn' } as const;
+/**
+ * Probes and scrapes would drown the request log, and are not rate-limited: an orchestrator
+ * that is refused its health check restarts a healthy planner.
+ */
+const PROBE_ROUTE = { logLevel: 'warn', config: { rateLimit: false } } as const;
 
 /**
  * The planner's HTTP app (planner v1 API, pressure streams, /metrics, /admin/queues), ready for
@@ -107,8 +111,10 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
   // Go's ServeMux answer, which clients of the original may match on.
   app.setNotFoundHandler((_request, reply) => sendText(reply, 404, '404 page not found'));
 
-  app.get('/health', QUIET_ROUTE, async () => ({ status: 'ok' }));
-  app.get('/metrics', QUIET_ROUTE, async (_request, reply) => {
+  registerRateLimit(app, config.plannerRateLimit);
+
+  app.get('/health', PROBE_ROUTE, async () => ({ status: 'ok' }));
+  app.get('/metrics', PROBE_ROUTE, async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

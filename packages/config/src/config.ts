@@ -30,6 +30,14 @@ const positiveInt = (fallback: number) =>
     .positive({ error: 'must be greater than 0' })
     .default(fallback);
 
+/** A per-minute limit; 0 turns it off. */
+const perMinuteLimit = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number of requests per minute (0 = no limit)' })
+    .int({ error: 'must be a whole number of requests per minute (0 = no limit)' })
+    .min(0, { error: 'must be 0 (no limit) or more' })
+    .default(fallback);
+
 const list = z
   .string()
   .transform((value) =>
@@ -212,6 +220,8 @@ const environmentSchema = z
     PRESSURE_STALE_AFTER: duration('5d'),
     PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
     GATEWAY_BODY_LIMIT: size('1mb'),
+  GATEWAY_AUTH_FAILURE_LIMIT: perMinuteLimit(60),
+  PLANNER_RATE_LIMIT: perMinuteLimit(600),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((e, context) => {
@@ -272,6 +282,13 @@ export interface Config {
   pressureStaleAfterMs: number;
   pressureHeartbeatSeconds: number;
   gatewayBodyLimitBytes: number;
+  /**
+   * Failed webhook verifications a client address may make per minute before the gateway
+   * answers 429 instead of 401; 0 = no limit. Valid webhooks are never limited.
+   */
+  gatewayAuthFailureLimit: number;
+  /** Planner requests (API and dashboard) a client address may make per minute; 0 = no limit. */
+  plannerRateLimit: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -319,6 +336,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pressureStaleAfterMs: e.PRESSURE_STALE_AFTER,
     pressureHeartbeatSeconds: e.PRESSURE_HEARTBEAT_SECONDS,
     gatewayBodyLimitBytes: e.GATEWAY_BODY_LIMIT,
+    gatewayAuthFailureLimit: e.GATEWAY_AUTH_FAILURE_LIMIT,
+    plannerRateLimit: e.PLANNER_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -39,6 +39,8 @@ describe('loadConfig', () => {
       pressureStaleAfterMs: 5 * 86_400_000,
       pressureHeartbeatSeconds: 30,
       gatewayBodyLimitBytes: 1_048_576,
+      gatewayAuthFailureLimit: 60,
+      plannerRateLimit: 600,
       logLevel: 'info',
     });
   });
@@ -118,6 +120,16 @@ describe('loadConfig', () => {
     }
     expect(problemsOf({ GITHUB_HOOKS: 'team:x:1' })).toContain('GITHUB_HOOKS');
     expect(problemsOf({ GITHUB_HOOKS: 'org:x:abc' })).toContain('GITHUB_HOOKS');
+  });
+
+  it('reads the rate limits, 0 meaning none', () => {
+    expect(loadConfig({ GATEWAY_AUTH_FAILURE_LIMIT: '10', PLANNER_RATE_LIMIT: '0' })).toMatchObject({
+      gatewayAuthFailureLimit: 10,
+      plannerRateLimit: 0,
+    });
+    const message = problemsOf({ GATEWAY_AUTH_FAILURE_LIMIT: '-1', PLANNER_RATE_LIMIT: 'lots' });
+    expect(message).toContain('GATEWAY_AUTH_FAILURE_LIMIT: must be 0 (no limit) or more');
+    expect(message).toContain('PLANNER_RATE_LIMIT: must be a number of requests per minute');
   });
 
   it('treats empty variables as unset', () => {
