@@ -112,12 +112,10 @@ function body(platform: Platform): fc.Arbitrary<{ kind: string; bytes: Buffer }>
     },
     {
       weight: 1,
-      arbitrary: fc
-        .constantFrom(...real)
-        .map((json) => ({
-          kind: 'invalid-utf8',
-          bytes: Buffer.concat([Buffer.from(json), Buffer.from([0xc3, 0x28, 0xff])]),
-        })),
+      arbitrary: fc.constantFrom(...real).map((json) => ({
+        kind: 'invalid-utf8',
+        bytes: Buffer.concat([Buffer.from(json), Buffer.from([0xc3, 0x28, 0xff])]),
+      })),
     },
     { weight: 1, arbitrary: fc.constant({ kind: 'empty', bytes: Buffer.alloc(0) }) },
     { weight: 1, arbitrary: filled('at-limit', fc.constant(FUZZ_BODY_LIMIT)) },

@@ -220,8 +220,8 @@ const environmentSchema = z
     PRESSURE_STALE_AFTER: duration('5d'),
     PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
     GATEWAY_BODY_LIMIT: size('1mb'),
-  GATEWAY_AUTH_FAILURE_LIMIT: perMinuteLimit(60),
-  PLANNER_RATE_LIMIT: perMinuteLimit(600),
+    GATEWAY_AUTH_FAILURE_LIMIT: perMinuteLimit(60),
+    PLANNER_RATE_LIMIT: perMinuteLimit(600),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((e, context) => {
