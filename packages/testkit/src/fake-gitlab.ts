@@ -41,9 +41,10 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   let delayMs = 0;
 
   const server: Server = createServer(async (request, response) => {
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    // Recorded on arrival, so a test can act while a delayed answer is still pending.
     const path = new URL(request.url ?? '/', 'http://fake').pathname;
     requests.push(path);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
