@@ -1,60 +1,25 @@
-import {
-  createTestQueuePrefix,
-  type FakeGitHub,
-  type FakeGitLab,
-  startFakeGitHub,
-  startFakeGitLab,
-} from '@runner-planner/testkit';
-import { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createGitHubClient,
-  createReconcileMetrics,
-  GitLabJobLookup,
-  type ReconcileOptions,
-  type ReconcileProgress,
-  reconcileOnce,
-} from '../src/index.js';
-import { useDatabase } from './support.js';
+import type { FakeGitHub, FakeGitLab } from '@runner-planner/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ReconcileOptions, type ReconcileProgress, reconcileOnce } from '../src/index.js';
+import { MINUTE, useReconcileWorld } from './reconcile-world.js';
 
-const fixture = useDatabase('worker_reconcile_progress');
-const queue = createTestQueuePrefix('reconcile-progress');
+const world = useReconcileWorld('reconcile_progress');
+const { fixture } = world;
 let github: FakeGitHub;
 let gitlab: FakeGitLab;
-let redis: Redis;
-
-beforeAll(async () => {
-  github = await startFakeGitHub();
-  gitlab = await startFakeGitLab();
-  redis = new Redis(queue.redisUrl);
+beforeAll(() => {
+  ({ github, gitlab } = world);
 });
-afterAll(async () => {
-  await github?.close();
-  await gitlab?.close();
-  redis?.disconnect();
-  await queue.cleanup();
-});
-
-const MINUTE = 60_000;
 
 function options(overrides: Partial<ReconcileOptions>): ReconcileOptions {
-  return {
-    db: fixture.db,
-    redis,
-    prefix: queue.prefix,
-    metrics: createReconcileMetrics(new Registry()),
-    github: createGitHubClient({ baseUrl: github.url, token: github.token }),
+  return world.options({
     githubHooks: [
       { kind: 'repo', owner: 'octo', repo: 'repo', hookId: 7 },
       { kind: 'org', org: 'octo-org', hookId: 8 },
     ],
-    gitlab: new GitLabJobLookup({ url: gitlab.url, token: gitlab.token }),
-    intervalMs: 5 * MINUTE,
-    staleAfterMs: 15 * MINUTE,
     batchSize: 2,
     ...overrides,
-  };
+  }).options;
 }
 
 describe('reconcileOnce: progress', () => {

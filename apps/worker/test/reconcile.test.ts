@@ -1,44 +1,23 @@
 import type { Envelope } from '@runner-planner/queue';
-import {
-  createTestQueuePrefix,
-  type FakeGitHub,
-  type FakeGitLab,
-  startFakeGitHub,
-  startFakeGitLab,
-} from '@runner-planner/testkit';
-import { Redis } from 'ioredis';
+import type { FakeGitHub, FakeGitLab } from '@runner-planner/testkit';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createGitHubClient,
   createProcessor,
-  createReconcileMetrics,
   createWorkerMetrics,
-  GitLabJobLookup,
   GitLabTagResolver,
-  type ReconcileOptions,
   reconcileOnce,
   startReconcileScheduler,
 } from '../src/index.js';
-import type { RateLimitWait } from '../src/reconcile/index.js';
-import { githubWorkflowJob, gitlabJobHook, useDatabase } from './support.js';
+import { MINUTE, useReconcileWorld } from './reconcile-world.js';
+import { githubWorkflowJob, gitlabJobHook } from './support.js';
 
-const fixture = useDatabase('worker_reconcile');
-const queue = createTestQueuePrefix('reconcile');
+const world = useReconcileWorld('reconcile');
+const { fixture, queue } = world;
 let github: FakeGitHub;
 let gitlab: FakeGitLab;
-let redis: Redis;
-
-beforeAll(async () => {
-  github = await startFakeGitHub();
-  gitlab = await startFakeGitLab();
-  redis = new Redis(queue.redisUrl);
-});
-afterAll(async () => {
-  await github?.close();
-  await gitlab?.close();
-  redis?.disconnect();
-  await queue.cleanup();
+beforeAll(() => {
+  ({ github, gitlab } = world);
 });
 beforeEach(async () => {
   await queue.cleanup();
@@ -48,31 +27,8 @@ beforeEach(async () => {
 
 const REPO = 'octo/repo';
 const GITLAB_PROJECT = 380;
-const MINUTE = 60_000;
 
-function setup(overrides: Partial<ReconcileOptions> = {}) {
-  const registry = new Registry();
-  const metrics = createReconcileMetrics(registry);
-  const waits: RateLimitWait[] = [];
-  const options: ReconcileOptions = {
-    db: fixture.db,
-    redis,
-    prefix: queue.prefix,
-    metrics,
-    github: createGitHubClient({
-      baseUrl: github.url,
-      token: github.token,
-      onRateLimit: (wait) => waits.push(wait),
-    }),
-    githubHooks: [],
-    gitlab: new GitLabJobLookup({ url: gitlab.url, token: gitlab.token }),
-    intervalMs: 5 * MINUTE,
-    staleAfterMs: 15 * MINUTE,
-    batchSize: 100,
-    ...overrides,
-  };
-  return { options, registry, waits };
-}
+const setup = world.options;
 
 async function counter(registry: Registry, name: string, labels: Record<string, string> = {}) {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);

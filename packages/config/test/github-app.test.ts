@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/index.js';
+import { loadConfig } from '../src/index.js';
+import { problemsOf } from './problems.js';
 
 const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
   .privateKey.export({ type: 'pkcs1', format: 'pem' })
@@ -12,16 +13,6 @@ const dir = mkdtempSync(join(tmpdir(), 'rp-config-app-'));
 const keyFile = join(dir, 'app.pem');
 writeFileSync(keyFile, pem);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function problemsOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('GitHub App hook configuration', () => {
   it('reads the app hook with the key inline, as one line with \\n escapes, or from a file', () => {
