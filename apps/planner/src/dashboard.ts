@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import { producerConnection, WEBHOOK_QUEUE } from '@runner-planner/queue';
+import { closeQueuesAndConnection, producerConnection, WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -74,10 +74,10 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
   let closed: Promise<void> | undefined;
   return {
     close() {
-      closed ??= (async () => {
-        await Promise.allSettled(queues.map(({ queue }) => queue.close()));
-        connection.disconnect();
-      })();
+      closed ??= closeQueuesAndConnection(
+        queues.map(({ queue }) => queue),
+        connection,
+      );
       return closed;
     },
   };

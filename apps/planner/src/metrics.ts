@@ -1,5 +1,10 @@
 import type { Database } from '@runner-planner/database';
-import { producerConnection, WEBHOOK_QUEUE, whenConnected } from '@runner-planner/queue';
+import {
+  closeQueuesAndConnection,
+  producerConnection,
+  WEBHOOK_QUEUE,
+  whenConnected,
+} from '@runner-planner/queue';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -215,8 +220,7 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled(queues.map((queue) => queue.close()));
-      connection.disconnect();
+      await closeQueuesAndConnection(queues, connection);
       await pool.end().catch(() => {});
     },
   };

@@ -36,6 +36,23 @@ describe('startPlanner', () => {
     await expect(fetch(`${planner.url}/health`)).rejects.toThrow();
   });
 
+  it('starts and closes repeatedly without leaving a Redis command to fail unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      for (let round = 0; round < 25; round++) {
+        const planner = await startPlanner(plannerConfig(fixture.url, fixture.prefix), { host: '127.0.0.1' });
+        expect((await fetch(`${planner.url}/health`)).status).toBe(200);
+        await planner.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+
   it('can be closed the moment it has started, and fails cleanly when its port is taken', async () => {
     const first = await startPlanner(plannerConfig(fixture.url, fixture.prefix), { host: '127.0.0.1' });
     await first.close();

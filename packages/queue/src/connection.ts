@@ -1,3 +1,4 @@
+import type { QueueBase } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** Reconnect forever, backing off to at most 2 s between attempts. */
@@ -40,4 +41,40 @@ export function whenConnected(connection: Redis, timeoutMs = 1_000): Promise<boo
     timer.unref();
     connection.once('ready', onReady);
   });
+}
+
+/**
+ * Closes BullMQ queues that share `connection`, then the connection, without failing commands
+ * still in flight. A queue initialises asynchronously (it asks Redis for its version once
+ * connected), and BullMQ leaves that request's failure unhandled when the shared connection is
+ * closed under it, so the queues get up to `timeoutMs` to finish initialising first. Redis then
+ * answers QUIT after every pending command, where a plain disconnect would fail them. A Redis
+ * that does not answer within `timeoutMs` is disconnected.
+ */
+export async function closeQueuesAndConnection(
+  queues: readonly QueueBase[],
+  connection: Redis,
+  timeoutMs = 1_000,
+): Promise<void> {
+  await within(Promise.allSettled(queues.map((queue) => queue.waitUntilReady())), timeoutMs);
+  await Promise.allSettled(queues.map((queue) => queue.close()));
+  if (connection.status === 'end') return;
+  const quit = connection.quit().then(
+    () => true,
+    () => false,
+  );
+  if (!(await within(quit, timeoutMs))) connection.disconnect();
+}
+
+/** Resolves to the promise's value, or to false once `timeoutMs` have passed. */
+async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T | false> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

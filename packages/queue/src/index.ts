@@ -1,4 +1,9 @@
-export { producerConnection, whenConnected, workerConnection } from './connection.js';
+export {
+  closeQueuesAndConnection,
+  producerConnection,
+  whenConnected,
+  workerConnection,
+} from './connection.js';
 export { type Envelope, envelopeSchema, queueJobId } from './envelope.js';
 export {
   BACKOFF_TYPE,

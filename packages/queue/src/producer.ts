@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { producerConnection, whenConnected } from './connection.js';
+import { closeQueuesAndConnection, producerConnection, whenConnected } from './connection.js';
 import { type Envelope, queueJobId } from './envelope.js';
 import { DEFAULT_QUEUE_PREFIX, WEBHOOK_QUEUE, webhookJobOptions } from './policy.js';
 
@@ -76,8 +76,7 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
       }
     },
     async close() {
-      await queue.close();
-      connection.disconnect();
+      await closeQueuesAndConnection([queue], connection);
     },
   };
 }
