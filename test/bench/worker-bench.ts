@@ -162,11 +162,18 @@ export async function runWorkerBench(
     ...config.appEnv,
   });
   cleanup.add('worker process', async () => (await starting).stop());
+  // A worker that cannot start ends the benchmark with its output (and the cleanup runs),
+  // instead of an unhandled rejection while the queue is polled.
+  let startFailure: unknown;
+  starting.catch((error: unknown) => {
+    startFailure = error;
+  });
   let first: { at: number; left: number } | undefined;
   let probe: Awaited<ReturnType<typeof probeCpu>> | undefined;
   let waits: Awaited<ReturnType<typeof sampleWaits>> | undefined;
   const deadline = performance.now() + 600_000;
   for (;;) {
+    if (startFailure !== undefined) throw startFailure;
     const left = await remaining();
     const at = performance.now();
     if (first === undefined && left < total) {
