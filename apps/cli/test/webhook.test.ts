@@ -97,6 +97,13 @@ afterAll(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
+/** Runs a `webhook register … --json` command and expects it to have created hook 1 for `url`. */
+async function expectHookCreated(args: string[], runEnv: NodeJS.ProcessEnv, url: string): Promise<void> {
+  const result = await runCli(args, { env: runEnv, cwd });
+  expect(result.code, result.stderr).toBe(0);
+  expect(JSON.parse(result.stdout)).toEqual({ action: 'created', id: 1, url });
+}
+
 describe('webhook register', () => {
   it('creates a GitHub repository hook, then updates it instead of adding a second', async () => {
     const args = [
@@ -109,13 +116,7 @@ describe('webhook register', () => {
       'https://rp.example.com/',
       '--json',
     ];
-    const first = await runCli(args, { env, cwd });
-    expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({
-      action: 'created',
-      id: 1,
-      url: 'https://rp.example.com/webhooks/github',
-    });
+    await expectHookCreated(args, env, 'https://rp.example.com/webhooks/github');
     const created = github.seen.find((request) => request.method === 'POST');
     expect(created?.auth).toBe('token ghp_test');
     expect(created?.body).toMatchObject({
@@ -139,13 +140,7 @@ describe('webhook register', () => {
       'https://rp.example.com',
       '--json',
     ];
-    const first = await runCli(args, { env, cwd });
-    expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({
-      action: 'created',
-      id: 1,
-      url: 'https://rp.example.com/webhooks/gitlab',
-    });
+    await expectHookCreated(args, env, 'https://rp.example.com/webhooks/gitlab');
     const created = gitlab.seen.find((request) => request.method === 'POST');
     expect(created?.auth).toBe('glpat-test');
     expect(created?.body).toMatchObject({
@@ -179,13 +174,7 @@ describe('webhook register', () => {
 describe('webhook register for an organisation or a group', () => {
   it('creates a GitHub organisation hook, then updates it instead of adding a second', async () => {
     const args = ['webhook', 'register', 'github', '--org', 'octo-org', '--url', 'https://rp.example.com'];
-    const first = await runCli([...args, '--json'], { env: orgEnv, cwd });
-    expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({
-      action: 'created',
-      id: 1,
-      url: 'https://rp.example.com/webhooks/github',
-    });
+    await expectHookCreated([...args, '--json'], orgEnv, 'https://rp.example.com/webhooks/github');
     const created = githubOrg.seen.find((request) => request.method === 'POST');
     expect(created?.path).toBe('/orgs/octo-org/hooks');
     expect(created?.auth).toBe('token ghp_test');
@@ -204,13 +193,7 @@ describe('webhook register for an organisation or a group', () => {
 
   it('creates a GitLab group hook for job events, then updates it', async () => {
     const args = ['webhook', 'register', 'gitlab', '--group', 'ci-group', '--url', 'https://rp.example.com'];
-    const first = await runCli([...args, '--json'], { env: orgEnv, cwd });
-    expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({
-      action: 'created',
-      id: 1,
-      url: 'https://rp.example.com/webhooks/gitlab',
-    });
+    await expectHookCreated([...args, '--json'], orgEnv, 'https://rp.example.com/webhooks/gitlab');
     const created = gitlabGroup.seen.find((request) => request.method === 'POST');
     expect(created?.path).toBe('/api/v4/groups/ci-group/hooks');
     expect(created?.auth).toBe('glpat-test');

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
+import { closeHttpServer, listenOnLoopback } from './loopback-http.js';
 
 /** A hook delivery as GitHub lists it (`GET …/hooks/{id}/deliveries`). */
 export interface FakeGitHubDelivery {
@@ -285,11 +285,10 @@ export async function startFakeGitHub(
     }
     return reply(404, { message: 'Not Found', status: '404' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     token,
     requests,
     redeliveries,
@@ -312,10 +311,6 @@ export async function startFakeGitHub(
     listRedeliveries(listed) {
       redeliveriesListed = listed;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeHttpServer(server),
   };
 }

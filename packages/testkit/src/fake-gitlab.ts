@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeHttpServer, listenOnLoopback } from './loopback-http.js';
 
 export interface FakeGitLabJob {
   id: number;
@@ -60,11 +60,10 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     if (request.method !== 'GET' || job === undefined) return reply(404, { message: '404 Not found' });
     return reply(200, { status: 'pending', started_at: null, finished_at: null, ...job });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     token,
     requests,
     setJob(projectId, job) {
@@ -83,10 +82,6 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     setDelay(ms) {
       delayMs = ms;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeHttpServer(server),
   };
 }
