@@ -1,39 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Database } from '@runner-planner/database';
 import { WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
-import {
-  createTestDatabase,
-  createTestQueuePrefix,
-  startFakeGitLab,
-  type TestDatabase,
-  type TestQueuePrefix,
-} from '@runner-planner/testkit';
+import { startFakeGitLab, type TestDatabase, type TestQueuePrefix } from '@runner-planner/testkit';
 import { Queue, Worker } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, type CliResult, cleanEnv, runCli } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, runCli } from './support.js';
+import { useCliWorld } from './world.js';
 
+const world = useCliWorld('cli');
+const { cli } = world;
 let database: TestDatabase;
 let queue: TestQueuePrefix;
 let cwd: string;
 let env: NodeJS.ProcessEnv;
-const cli = (...args: string[]): Promise<CliResult> => runCli(args, { env, cwd });
-
-beforeAll(async () => {
-  assertBuilt();
-  database = await createTestDatabase('cli');
-  queue = createTestQueuePrefix('cli');
-  // An empty directory: no .data/runtime.json of a running start is picked up.
-  cwd = await mkdtemp(join(tmpdir(), 'rp-cli-'));
-  env = cleanEnv({ DATABASE_URL: database.url, REDIS_URL: queue.redisUrl, QUEUE_PREFIX: queue.prefix });
-  expect((await cli('migrate')).code).toBe(0);
-});
-
-afterAll(async () => {
-  await database?.drop();
-  await queue?.cleanup();
-  if (cwd) await rm(cwd, { recursive: true, force: true });
+beforeAll(() => {
+  ({ database, queue, cwd, env } = world);
 });
 
 describe('help and bad arguments', () => {

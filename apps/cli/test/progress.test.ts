@@ -1,26 +1,17 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Database } from '@runner-planner/database';
-import {
-  createTestDatabase,
-  createTestQueuePrefix,
-  startFakeGitHub,
-  startFakeGitLab,
-  type TestDatabase,
-  type TestQueuePrefix,
-} from '@runner-planner/testkit';
+import { startFakeGitHub, startFakeGitLab, type TestDatabase } from '@runner-planner/testkit';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CLI, type CliResult, cleanEnv, runCli } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, type CliResult, runCli } from './support.js';
+import { useCliWorld } from './world.js';
 
+const world = useCliWorld('cli_progress');
+const { cli } = world;
 let database: TestDatabase;
-let queue: TestQueuePrefix;
 let cwd: string;
 let env: NodeJS.ProcessEnv;
-const cli = (...args: string[]): Promise<CliResult> => runCli(args, { env, cwd });
 
 // util-linux `script` runs a command on a pseudo-terminal and copies what it draws to stdout.
 const SCRIPT = '/usr/bin/script';
@@ -47,12 +38,7 @@ const barLike = (text: string) =>
 const ROWS = 6_000; // more than one cursor batch (5,000)
 
 beforeAll(async () => {
-  assertBuilt();
-  database = await createTestDatabase('cli_progress');
-  queue = createTestQueuePrefix('cli-progress');
-  cwd = await mkdtemp(join(tmpdir(), 'rp-cli-progress-'));
-  env = cleanEnv({ DATABASE_URL: database.url, REDIS_URL: queue.redisUrl, QUEUE_PREFIX: queue.prefix });
-  expect((await cli('migrate')).code).toBe(0);
+  ({ database, cwd, env } = world);
   expect((await cli('flavor', 'add', 'small', '--platform', 'github', '--labels', 'small')).code).toBe(0);
   expect((await cli('flavor', 'add', 'medium', '--platform', 'gitlab', '--labels', 'medium')).code).toBe(0);
   const sql = new pg.Client({ connectionString: database.url });
@@ -73,12 +59,6 @@ beforeAll(async () => {
   } finally {
     await sql.end();
   }
-});
-
-afterAll(async () => {
-  await database?.drop();
-  await queue?.cleanup();
-  if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
 /** The same report straight from PostgreSQL's percentile_cont, as the oracle. */
