@@ -30,6 +30,17 @@ const GITLAB_PROJECT = 380;
 
 const setup = world.options;
 
+/** The worker's processor on this file's database and fake GitLab, as the webhook path runs it. */
+function webhookProcessor() {
+  return createProcessor({
+    db: fixture.db,
+    metrics: createWorkerMetrics(new Registry()),
+    gitlabTags: new GitLabTagResolver({ url: gitlab.url, token: gitlab.token }),
+    githubSelfHostedOnly: true,
+    githubImplicitLabels: [],
+  });
+}
+
 async function counter(registry: Registry, name: string, labels: Record<string, string> = {}) {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
   const values = (metric?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
@@ -151,13 +162,7 @@ describe('reconcileOnce: stale jobs', () => {
     while (dropped.size < dropCount) {
       dropped.add((droppable[Math.floor(next() * droppable.length)] as { envelope: Envelope }).envelope);
     }
-    const process = createProcessor({
-      db: fixture.db,
-      metrics: createWorkerMetrics(new Registry()),
-      gitlabTags: new GitLabTagResolver({ url: gitlab.url, token: gitlab.token }),
-      githubSelfHostedOnly: true,
-      githubImplicitLabels: [],
-    });
+    const process = webhookProcessor();
     const delivered = events.filter((e) => !dropped.has(e.envelope));
     for (let i = 0; i < delivered.length; i += 50) {
       await Promise.all(delivered.slice(i, i + 50).map((e) => process(e.envelope)));
@@ -231,13 +236,7 @@ describe('reconcileOnce: stale jobs', () => {
         build_created_at_iso: now.toISOString(),
       });
     gitlab.setJob(77, { id: 1, tag_list: [] });
-    const process = createProcessor({
-      db: fixture.db,
-      metrics: createWorkerMetrics(new Registry()),
-      gitlabTags: new GitLabTagResolver({ url: gitlab.url, token: gitlab.token }),
-      githubSelfHostedOnly: true,
-      githubImplicitLabels: [],
-    });
+    const process = webhookProcessor();
     gitlab.setJob(77, { id: 2, tag_list: [] });
     gitlab.setJob(77, { id: 404_404, tag_list: [] });
     await process(envelope('gitlab', hook(1)));
