@@ -49,16 +49,23 @@ export function whenConnected(connection: Redis, timeoutMs = 1_000): Promise<boo
  * connected), and BullMQ leaves that request's failure unhandled when the shared connection is
  * closed under it, so the queues get up to `timeoutMs` to finish initialising first. Redis then
  * answers QUIT after every pending command, where a plain disconnect would fail them. A Redis
- * that does not answer within `timeoutMs` is disconnected.
+ * that does not answer within `timeoutMs`, or a connection already lost, is disconnected.
  */
 export async function closeQueuesAndConnection(
   queues: readonly QueueBase[],
   connection: Redis,
   timeoutMs = 1_000,
 ): Promise<void> {
-  await within(Promise.allSettled(queues.map((queue) => queue.waitUntilReady())), timeoutMs);
+  // Once a connection has been lost nothing is in flight, and waiting would only delay the exit.
+  const lost = () => ['reconnecting', 'close', 'end'].includes(connection.status);
+  if (!lost()) {
+    await within(Promise.allSettled(queues.map((queue) => queue.waitUntilReady())), timeoutMs);
+  }
   await Promise.allSettled(queues.map((queue) => queue.close()));
-  if (connection.status === 'end') return;
+  if (lost()) {
+    connection.disconnect();
+    return;
+  }
   const quit = connection.quit().then(
     () => true,
     () => false,

@@ -1,5 +1,5 @@
 import { migrate } from '@runner-planner/database';
-import { WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
+import { closeQueuesAndConnection, WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import pg from 'pg';
@@ -31,8 +31,7 @@ async function withQueue<T>(work: (queue: Queue) => Promise<T>): Promise<T> {
     });
     return await work(queue);
   } finally {
-    await queue.close();
-    connection.disconnect();
+    await closeQueuesAndConnection([queue], connection);
   }
 }
 
