@@ -392,6 +392,7 @@ describe('one pass at a time', () => {
   it('schedules passes on the reconcile queue with one scheduler however many workers declare it', async () => {
     const { options } = setup();
     let runs = 0;
+    const connectionName = `${queue.prefix.slice(1, -1)}-scheduler`;
     const start = () =>
       startReconcileScheduler({
         redisUrl: queue.redisUrl,
@@ -401,6 +402,7 @@ describe('one pass at a time', () => {
           runs += 1;
           return reconcileOnce(options);
         },
+        connectionName,
       });
     const [one, two] = await Promise.all([start(), start()]);
     try {
@@ -408,9 +410,12 @@ describe('one pass at a time', () => {
       const deadline = Date.now() + 5_000;
       while (runs < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(runs).toBeGreaterThanOrEqual(3);
+      // Each scheduler's queue and worker hold a command connection under this name.
+      expect(await queue.connectionsNamed(connectionName)).toBe(4);
     } finally {
       await one.close();
       await two.close();
     }
+    expect(await queue.connectionsNamed(connectionName)).toBe(0);
   });
 });

@@ -19,8 +19,23 @@ export function producerConnection(redisUrl: string, options: RedisOptions = {})
 }
 
 /** For workers: blocking commands must never time out, and commands wait for a reconnect. */
+const WORKER_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, retryStrategy };
+
+/** A worker-style connection the caller owns and must close. */
 export function workerConnection(redisUrl: string, options: RedisOptions = {}): Redis {
-  return new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy, ...options });
+  return new Redis(redisUrl, { ...WORKER_OPTIONS, ...options });
+}
+
+/**
+ * Worker-style options for a BullMQ Worker or Queue to open its own connections with. BullMQ
+ * treats an ioredis instance it is handed as shared and never closes it, so a worker given one
+ * would leave it open after `close()`; given options, it opens and closes its connections itself.
+ */
+export function workerConnectionOptions(
+  redisUrl: string,
+  options: RedisOptions = {},
+): RedisOptions & { url: string } {
+  return { url: redisUrl, ...WORKER_OPTIONS, ...options };
 }
 
 /**

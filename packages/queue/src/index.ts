@@ -3,6 +3,7 @@ export {
   producerConnection,
   whenConnected,
   workerConnection,
+  workerConnectionOptions,
 } from './connection.js';
 export { type Envelope, envelopeSchema, queueJobId } from './envelope.js';
 export {

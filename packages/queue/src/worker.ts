@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { workerConnection } from './connection.js';
+import { workerConnectionOptions } from './connection.js';
 import { type Envelope, envelopeSchema } from './envelope.js';
 import { DEFAULT_QUEUE_PREFIX, retryDelayMs, WEBHOOK_QUEUE } from './policy.js';
 
@@ -16,6 +16,8 @@ export interface WebhookWorkerOptions {
   lockMs?: number;
   /** Start pulling jobs at once (default) or wait for `worker.run()`. */
   autorun?: boolean;
+  /** Name of the worker's Redis connections in `CLIENT LIST` (default `runner-planner-worker`). */
+  connectionName?: string;
 }
 
 export type WebhookProcessor<R> = (envelope: Envelope, job: Job<unknown, R>) => Promise<R>;
@@ -41,7 +43,9 @@ export function createWebhookWorker<R>(
       return processor(parsed.data, job);
     },
     {
-      connection: workerConnection(options.redisUrl),
+      connection: workerConnectionOptions(options.redisUrl, {
+        connectionName: options.connectionName ?? 'runner-planner-worker',
+      }),
       prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency: options.concurrency,
       autorun: options.autorun ?? true,

@@ -132,4 +132,22 @@ describe('worker', () => {
     expect(await job?.getState()).toBe('failed');
     expect(job?.attemptsMade).toBe(1);
   });
+
+  it('closes every Redis connection it opened, after finishing its work', async () => {
+    const connectionName = `${queuePrefix.prefix.slice(1, -1)}-closing`;
+    const worker = createWebhookWorker(
+      { redisUrl: queuePrefix.redisUrl, prefix: queuePrefix.prefix, concurrency: 1, connectionName },
+      async () => 'recorded',
+    );
+    const completed = new Promise((resolve) => worker.once('completed', resolve));
+    await producer.enqueue(envelope());
+    await completed;
+    // One connection for commands, under our name, and one for the blocking fetch of the next
+    // job, under the name BullMQ lists workers by.
+    expect(await queuePrefix.connectionsNamed(connectionName)).toBe(1);
+    expect(await inspect.getWorkers()).toHaveLength(1);
+    await worker.close();
+    expect(await queuePrefix.connectionsNamed(connectionName)).toBe(0);
+    expect(await inspect.getWorkers()).toHaveLength(0);
+  });
 });

@@ -10,6 +10,8 @@ export interface TestQueuePrefix {
   prefix: string;
   /** Deletes every key under the prefix. */
   cleanup(): Promise<void>;
+  /** How many connections to the test Redis carry this client name (`CLIENT LIST`). */
+  connectionsNamed(name: string): Promise<number>;
 }
 
 export function createTestQueuePrefix(label = 'test'): TestQueuePrefix {
@@ -17,18 +19,28 @@ export function createTestQueuePrefix(label = 'test'): TestQueuePrefix {
   return {
     redisUrl: TEST_REDIS_URL,
     prefix,
-    async cleanup() {
-      const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-      try {
+    cleanup: () =>
+      withRedis(async (redis) => {
         let cursor = '0';
         do {
           const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
           cursor = next;
           if (keys.length > 0) await redis.del(...keys);
         } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
-    },
+      }),
+    connectionsNamed: (name) =>
+      withRedis(async (redis) => {
+        const list = (await redis.client('LIST')) as string;
+        return list.split('\n').filter((line) => line.split(' ').includes(`name=${name}`)).length;
+      }),
   };
+}
+
+async function withRedis<T>(work: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    return await work(redis);
+  } finally {
+    redis.disconnect();
+  }
 }

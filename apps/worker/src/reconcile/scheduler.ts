@@ -1,4 +1,4 @@
-import { workerConnection } from '@runner-planner/queue';
+import { workerConnectionOptions } from '@runner-planner/queue';
 import { Queue, Worker } from 'bullmq';
 import type { ReconcileReport } from './reconcile.js';
 
@@ -22,18 +22,28 @@ export async function startReconcileScheduler(options: {
   prefix: string;
   intervalMs: number;
   run: () => Promise<ReconcileReport>;
+  /** Name of the scheduler's Redis connections in `CLIENT LIST` (default `runner-planner-reconcile`). */
+  connectionName?: string;
 }): Promise<ReconcileScheduler> {
+  const connection = workerConnectionOptions(options.redisUrl, {
+    connectionName: options.connectionName ?? 'runner-planner-reconcile',
+  });
   const queue = new Queue(RECONCILE_QUEUE, {
-    connection: workerConnection(options.redisUrl),
+    connection,
     prefix: options.prefix,
   });
-  await queue.upsertJobScheduler(
-    SCHEDULER_ID,
-    { every: options.intervalMs },
-    { name: 'reconcile', opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } },
-  );
+  try {
+    await queue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { every: options.intervalMs },
+      { name: 'reconcile', opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } },
+    );
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
   const worker = new Worker(RECONCILE_QUEUE, async () => options.run(), {
-    connection: workerConnection(options.redisUrl),
+    connection,
     prefix: options.prefix,
     concurrency: 1,
     lockDuration: 60_000,
