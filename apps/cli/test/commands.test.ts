@@ -1,5 +1,5 @@
 import { Database } from '@runner-planner/database';
-import { WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
+import { WEBHOOK_QUEUE, workerConnectionOptions } from '@runner-planner/queue';
 import { startFakeGitLab, type TestDatabase, type TestQueuePrefix } from '@runner-planner/testkit';
 import { Queue, Worker } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -250,7 +250,8 @@ describe('pressure, jobs and report', () => {
 
 describe('dlq', () => {
   it('lists failed webhook jobs and replays them', async () => {
-    const connection = workerConnection(queue.redisUrl);
+    // Options, not an ioredis instance: BullMQ then closes the connections it opens.
+    const connection = workerConnectionOptions(queue.redisUrl);
     const producer = new Queue(WEBHOOK_QUEUE, { connection, prefix: queue.prefix });
     let fail = true;
     const worker = new Worker(
@@ -258,7 +259,7 @@ describe('dlq', () => {
       async () => {
         if (fail) throw new Error('boom');
       },
-      { connection: workerConnection(queue.redisUrl), prefix: queue.prefix, autorun: false },
+      { connection, prefix: queue.prefix, autorun: false },
     );
     try {
       await producer.add(
@@ -295,7 +296,6 @@ describe('dlq', () => {
     } finally {
       await worker.close();
       await producer.close();
-      connection.disconnect();
     }
   });
 });
