@@ -16,7 +16,10 @@ export interface WebhookWorkerOptions {
   lockMs?: number;
   /** Start pulling jobs at once (default) or wait for `worker.run()`. */
   autorun?: boolean;
-  /** Name of the worker's Redis connections in `CLIENT LIST` (default `runner-planner-worker`). */
+  /**
+   * Name of the worker's command connection in `CLIENT LIST` (default `runner-planner-worker`);
+   * BullMQ names the blocking one after the queue, which is how it lists workers.
+   */
   connectionName?: string;
 }
 

@@ -22,7 +22,10 @@ export async function startReconcileScheduler(options: {
   prefix: string;
   intervalMs: number;
   run: () => Promise<ReconcileReport>;
-  /** Name of the scheduler's Redis connections in `CLIENT LIST` (default `runner-planner-reconcile`). */
+  /**
+   * Name of the command connections of the scheduler's queue and worker in `CLIENT LIST` (default
+   * `runner-planner-reconcile`); BullMQ names the worker's blocking one after the queue.
+   */
   connectionName?: string;
 }): Promise<ReconcileScheduler> {
   const connection = workerConnectionOptions(options.redisUrl, {
