@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { collectOutput } from '@runner-planner/testkit';
 
 export type AppName = 'gateway' | 'worker' | 'planner';
 
@@ -46,22 +47,16 @@ export async function startApp(
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, [PORT_VARIABLE[name]]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const exited = once(child, 'exit');
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null)
-      throw new Error(`${name} exited with ${child.exitCode} at start:\n${output}`);
+      throw new Error(`${name} exited with ${child.exitCode} at start:\n${output()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not become healthy within 30 s:\n${output}`);
+      throw new Error(`${name} did not become healthy within 30 s:\n${output()}`);
     }
     const healthy = await fetch(`${url}/health`).then(
       (response) => response.ok,
@@ -74,7 +69,7 @@ export async function startApp(
     name,
     url,
     child,
-    output: () => output,
+    output,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');

@@ -20,7 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createTestQueuePrefix } from '@runner-planner/testkit';
+import { collectOutput, createTestQueuePrefix } from '@runner-planner/testkit';
 import { freePort } from '../src/ports.js';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -81,22 +81,16 @@ async function oneStart(kind: Round['kind'], cwd: string, prefix: string): Promi
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     let bannerSeconds: number | undefined;
     let readySeconds: number | undefined;
     while (bannerSeconds === undefined || readySeconds === undefined) {
-      if (child.exitCode !== null) throw new Error(`start exited with ${child.exitCode}:\n${output}`);
-      if (performance.now() - started > TIMEOUT_MS) throw new Error(`not ready after 180 s:\n${output}`);
+      if (child.exitCode !== null) throw new Error(`start exited with ${child.exitCode}:\n${output()}`);
+      if (performance.now() - started > TIMEOUT_MS) throw new Error(`not ready after 180 s:\n${output()}`);
       const now = (performance.now() - started) / 1000;
-      if (bannerSeconds === undefined && output.includes(BANNER_END)) bannerSeconds = now;
+      if (bannerSeconds === undefined && output().includes(BANNER_END)) bannerSeconds = now;
       if (readySeconds === undefined) {
         const [gateway, worker] = await Promise.all([
           answers200(`http://127.0.0.1:${ports.gateway}/ready`),
@@ -109,11 +103,11 @@ async function oneStart(kind: Round['kind'], cwd: string, prefix: string): Promi
     const stopping = performance.now();
     child.kill('SIGINT');
     await exited;
-    if (kind === 'cold' && !output.includes('initialising embedded PostgreSQL')) {
-      throw new Error(`a cold start did not initialise PostgreSQL:\n${output}`);
+    if (kind === 'cold' && !output().includes('initialising embedded PostgreSQL')) {
+      throw new Error(`a cold start did not initialise PostgreSQL:\n${output()}`);
     }
-    if (kind === 'warm' && output.includes('initialising embedded PostgreSQL')) {
-      throw new Error(`a warm start initialised PostgreSQL again:\n${output}`);
+    if (kind === 'warm' && output().includes('initialising embedded PostgreSQL')) {
+      throw new Error(`a warm start initialised PostgreSQL again:\n${output()}`);
     }
     return { kind, bannerSeconds, readySeconds, stopSeconds: (performance.now() - stopping) / 1000 };
   } finally {

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestQueuePrefix, type TestQueuePrefix } from '@runner-planner/testkit';
+import { collectOutput, createTestQueuePrefix, type TestQueuePrefix } from '@runner-planner/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/ports.js';
 import { assertBuilt, CLI, cleanEnv, runCli } from './support.js';
@@ -60,28 +60,22 @@ async function postgresPids(): Promise<number[]> {
 async function start(): Promise<Started> {
   const child = spawn(process.execPath, [CLI, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let text = '';
-  child.stdout?.on('data', (chunk) => {
-    text += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    text += chunk;
-  });
+  const text = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 180_000;
-  while (!text.includes('Ctrl-C stops everything')) {
-    if (child.exitCode !== null) throw new Error(`start exited with ${child.exitCode}:\n${text}`);
-    if (Date.now() > deadline) throw new Error(`start not ready after 180 s:\n${text}`);
+  while (!text().includes('Ctrl-C stops everything')) {
+    if (child.exitCode !== null) throw new Error(`start exited with ${child.exitCode}:\n${text()}`);
+    if (Date.now() > deadline) throw new Error(`start not ready after 180 s:\n${text()}`);
     await sleep(200);
   }
   const field = (label: string) => {
-    const match = new RegExp(`${label}:\\s+(\\S+)`).exec(text);
-    if (!match?.[1]) throw new Error(`no "${label}" in:\n${text}`);
+    const match = new RegExp(`${label}:\\s+(\\S+)`).exec(text());
+    if (!match?.[1]) throw new Error(`no "${label}" in:\n${text()}`);
     return match[1];
   };
   return {
     child,
-    output: () => text,
+    output: text,
     exited,
     gatewayUrl: field('GitHub webhook URL'),
     githubSecret: field('GitHub webhook secret'),

@@ -1,3 +1,4 @@
+export { collectOutput } from './child-output.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
 export {
   type FakeGitHub,
