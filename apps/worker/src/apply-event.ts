@@ -3,8 +3,9 @@ import { type Database, ExistError, NotExistError } from '@runner-planner/databa
 
 /**
  * Records one event so that any order and repetition of a job's events ends in the same row:
- * the first event of any kind inserts the job, later ones only fill what is still empty.
- * `labels` are needed only when this event is the one that inserts the job.
+ * the first event of any kind inserts the job, later ones only fill what is still empty. A
+ * `held` event only ever inserts a held job: once an event says the job waits, runs or ended,
+ * it is never held again. `labels` are needed only when this event is the one that inserts the job.
  */
 export async function applyJobEvent(
   db: Database,
@@ -21,11 +22,15 @@ export async function applyJobEvent(
       startedAt: event.startedAt,
       completedAt: event.completedAt,
       raw,
+      held: event.action === 'held',
     });
 
   switch (event.action) {
-    case 'queued':
+    case 'held':
       await insertOr(insert, () => db.mergeJobRaw(platform, id, raw));
+      return;
+    case 'queued':
+      await insertOr(insert, () => db.updateJobWaiting(platform, id, raw));
       return;
     case 'started': {
       const startedAt = event.startedAt ?? event.createdAt;

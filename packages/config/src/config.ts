@@ -212,6 +212,7 @@ const environmentSchema = z
     GITHUB_APP_PRIVATE_KEY_FILE: privateKeyFile.optional(),
     RECONCILE_INTERVAL: duration('5m'),
     RECONCILE_STALE_AFTER: duration('15m'),
+    RECONCILE_HELD_AFTER: duration('1h'),
     RECONCILE_BATCH_SIZE: positiveInt(100),
     GITHUB_SELF_HOSTED_ONLY: boolean(true),
     GITHUB_IMPLICIT_LABELS: list,
@@ -274,6 +275,8 @@ export interface Config {
   reconcileIntervalMs: number;
   /** Incomplete jobs with no event for this long are looked up on the forge. */
   reconcileStaleAfterMs: number;
+  /** Held jobs (created, manual, awaiting approval) are looked up after this long without an event or a lookup. */
+  reconcileHeldAfterMs: number;
   reconcileBatchSize: number;
   githubSelfHostedOnly: boolean;
   githubImplicitLabels: string[];
@@ -328,6 +331,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           },
     reconcileIntervalMs: e.RECONCILE_INTERVAL,
     reconcileStaleAfterMs: e.RECONCILE_STALE_AFTER,
+    reconcileHeldAfterMs: e.RECONCILE_HELD_AFTER,
     reconcileBatchSize: e.RECONCILE_BATCH_SIZE,
     githubSelfHostedOnly: e.GITHUB_SELF_HOSTED_ONLY,
     githubImplicitLabels: e.GITHUB_IMPLICIT_LABELS,

@@ -1,7 +1,19 @@
+import type { JobPhase } from './lifecycle.js';
 import type { KnownPlatform } from './types.js';
 
-/** What a webhook says happened to a job. */
-export type JobAction = 'queued' | 'started' | 'completed';
+/**
+ * What a webhook says happened to a job: `held` (known, not yet offered to runners), `queued`
+ * (waits for a runner), `started`, `completed`.
+ */
+export type JobAction = 'held' | 'queued' | 'started' | 'completed';
+
+/** The action that records a job entering each phase of the truth model. */
+export const ACTION_OF_PHASE: Readonly<Record<JobPhase, JobAction>> = {
+  held: 'held',
+  waiting: 'queued',
+  running: 'started',
+  ended: 'completed',
+};
 
 interface JobEventBase {
   platform: KnownPlatform;

@@ -1,8 +1,9 @@
 import type { EmitterWebhookEvent } from '@octokit/webhooks';
 import { z } from 'zod';
 import { describeInput, fieldError, problemsOf } from './body.js';
-import { type JobAction, type ParseOutcome, PayloadError } from './events.js';
+import { ACTION_OF_PHASE, type JobAction, type ParseOutcome, PayloadError } from './events.js';
 import { hasLabel, stripImplicitLabels } from './labels.js';
+import { phaseOfStatus } from './lifecycle.js';
 
 /**
  * A `workflow_job` payload as GitHub documents it. Types only: webhook input is untrusted, so
@@ -20,17 +21,29 @@ export interface GitHubParseOptions {
   receivedAt: Date;
 }
 
-/** GitHub's action → what it means for the job; other actions (`waiting`, …) are ignored. */
-const ACTIONS: Readonly<Record<string, JobAction>> = {
-  queued: 'queued',
-  in_progress: 'started',
-  completed: 'completed',
-};
+/** The webhook actions that move a job; each is named after the status it reports. */
+const TRACKED_ACTIONS = new Set(['waiting', 'queued', 'in_progress', 'completed']);
+
+/**
+ * What the delivery means for the job. The action says which status the job entered, except
+ * that a `queued` delivery may describe a job deployment protection rules still hold
+ * (`workflow_job.status: "waiting"`): the status wins there, as the job cannot take a runner.
+ */
+function actionOf(githubAction: string, status: string | undefined): JobAction {
+  const phase = phaseOfStatus('github', githubAction) ?? 'waiting';
+  if (phase === 'waiting' && status !== undefined && phaseOfStatus('github', status) === 'held') {
+    return 'held';
+  }
+  return ACTION_OF_PHASE[phase];
+}
 
 /** The fields the parser uses, typed after GitHub's documentation (old payloads lack `created_at`). */
 interface UsedWorkflowJobFields {
   id: WorkflowJob['id'];
   labels: string[];
+  status?: string | undefined;
+  runner_id?: number | null | undefined;
+  runner_name?: string | null | undefined;
   created_at?: WorkflowJob['created_at'] | null | undefined;
   started_at?: WorkflowJob['started_at'] | null | undefined;
   completed_at?: WorkflowJob['completed_at'] | undefined;
@@ -68,6 +81,10 @@ const workflowJobSchema: z.ZodType<UsedWorkflowJobFields> = z.object(
     labels: z.array(z.string({ error: 'workflow_job.labels must contain only strings' }), {
       error: fieldError('workflow_job.labels', 'an array of strings'),
     }),
+    status: z.string({ error: fieldError('workflow_job.status', 'a string') }).optional(),
+    // Only tested for null: a completed job that no runner ever took did not start.
+    runner_id: z.unknown().optional() as z.ZodType<number | null | undefined>,
+    runner_name: z.unknown().optional() as z.ZodType<string | null | undefined>,
     created_at: timestampField('workflow_job.created_at'),
     started_at: timestampField('workflow_job.started_at'),
     completed_at: timestampField('workflow_job.completed_at'),
@@ -88,8 +105,9 @@ function requireValidDate(date: Date, what: string): Date {
 
 /**
  * Turns a GitHub `workflow_job` webhook payload into a job event, or says why it is ignored:
- * an action that does not change pressure (`waiting`, …) or, with `selfHostedOnly`, a job that
- * does not ask for a `self-hosted` runner. Throws PayloadError when the payload can never be
+ * an action the truth model does not know or, with `selfHostedOnly`, a job that does not ask
+ * for a `self-hosted` runner. `waiting` (and a `queued` whose job is still `waiting`) is a job
+ * held by deployment protection rules: recorded, not counted. Throws PayloadError when the payload can never be
  * processed (not an object, missing or malformed `workflow_job` fields).
  */
 export function parseGitHubWorkflowJob(payload: unknown, options: GitHubParseOptions): ParseOutcome {
@@ -101,8 +119,7 @@ export function parseGitHubWorkflowJob(payload: unknown, options: GitHubParseOpt
   if (typeof githubAction !== 'string') {
     throw new PayloadError(fieldError('action', 'a string')({ input: githubAction }));
   }
-  const action = Object.hasOwn(ACTIONS, githubAction) ? ACTIONS[githubAction] : undefined;
-  if (action === undefined) {
+  if (!TRACKED_ACTIONS.has(githubAction)) {
     return { kind: 'ignored', reason: `workflow_job action ${JSON.stringify(githubAction)} is not tracked` };
   }
 
@@ -110,6 +127,7 @@ export function parseGitHubWorkflowJob(payload: unknown, options: GitHubParseOpt
   if (!checked.success) throw new PayloadError(problemsOf(checked.error));
   const job = checked.data;
   const id = String(job.id);
+  const action = actionOf(githubAction, job.status);
 
   if (options.selfHostedOnly && !hasLabel(job.labels, 'self-hosted')) {
     return {
@@ -123,7 +141,9 @@ export function parseGitHubWorkflowJob(payload: unknown, options: GitHubParseOpt
   // A queued payload may carry a started_at: it is not a start.
   let startedAt: Date | null = null;
   if (action === 'started') startedAt = timestampOf(job, 'started_at') ?? receivedAt;
-  if (action === 'completed') startedAt = timestampOf(job, 'started_at');
+  // Cancelled before a runner took it: its started_at is only the time it was queued.
+  const neverRan = job.runner_id === null && job.runner_name === null;
+  if (action === 'completed' && !neverRan) startedAt = timestampOf(job, 'started_at');
   const completedAt = action === 'completed' ? (timestampOf(job, 'completed_at') ?? receivedAt) : null;
   return {
     kind: 'job',

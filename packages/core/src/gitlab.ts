@@ -1,24 +1,12 @@
 import { z } from 'zod';
 import { describeInput, fieldError, problemsOf } from './body.js';
-import { type JobAction, type ParseOutcome, PayloadError } from './events.js';
+import { ACTION_OF_PHASE, type ParseOutcome, PayloadError } from './events.js';
+import { phaseOfStatus } from './lifecycle.js';
 
 export interface GitLabParseOptions {
   /** When the webhook arrived: the time of an event whose payload lacks its own. */
   receivedAt: Date;
 }
-
-/** GitLab's `build_status` → what it means for the job; `manual`, `scheduled` and others are ignored. */
-const STATUSES: Readonly<Record<string, JobAction>> = {
-  created: 'queued',
-  waiting_for_resource: 'queued',
-  preparing: 'queued',
-  pending: 'queued',
-  running: 'started',
-  success: 'completed',
-  failed: 'completed',
-  canceled: 'completed',
-  skipped: 'completed',
-};
 
 /** `2021-01-13 17:57:05 UTC`, `2021-01-13 17:57:05 +0100`, `2021-02-23T02:41:37.886Z`, `…+01:00`. */
 const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2}(?:\.\d+)?) ?(Z|UTC|[+-]\d{2}:?\d{2})$/;
@@ -93,8 +81,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Turns a GitLab Job Hook payload (`object_kind: build`) into a job event, or says why it is
- * ignored (another object kind, or a status that does not change pressure: `manual`,
- * `scheduled`, unknown ones). The event carries no labels: the hook does not include the job's
+ * ignored (another object kind, or a status the truth model does not know). `build_status`
+ * maps through GITLAB_STATUSES: `created`, `manual`, `scheduled`, `waiting_for_resource` and
+ * `preparing` are `held`. The event carries no labels: the hook does not include the job's
  * tags. Throws PayloadError when the payload can never be processed.
  */
 export function parseGitLabJobHook(payload: unknown, options: GitLabParseOptions): ParseOutcome {
@@ -119,16 +108,17 @@ export function parseGitLabJobHook(payload: unknown, options: GitLabParseOptions
   if (typeof status !== 'string') {
     throw new PayloadError(fieldError('build_status', 'a string')({ input: status }));
   }
-  const action = Object.hasOwn(STATUSES, status) ? STATUSES[status] : undefined;
-  if (action === undefined) {
+  const phase = phaseOfStatus('gitlab', status);
+  if (phase === undefined) {
     return { kind: 'ignored', reason: `build_status ${JSON.stringify(status)} is not tracked` };
   }
+  const action = ACTION_OF_PHASE[phase];
 
   const checked = jobHookSchema.safeParse(payload);
   if (!checked.success) throw new PayloadError(problemsOf(checked.error));
   const hook = checked.data;
   const createdAt = timestampOf(hook, 'created');
-  const startedAt = action === 'queued' ? null : timestampOf(hook, 'started');
+  const startedAt = action === 'started' || action === 'completed' ? timestampOf(hook, 'started') : null;
   const finishedAt = action === 'completed' ? timestampOf(hook, 'finished') : null;
   return {
     kind: 'job',

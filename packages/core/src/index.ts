@@ -1,5 +1,6 @@
 export { decodeWebhookBody } from './body.js';
 export {
+  ACTION_OF_PHASE,
   type GitHubJobEvent,
   type GitLabJobEvent,
   type JobAction,
@@ -10,7 +11,23 @@ export {
 export { type GitHubParseOptions, type GitHubWorkflowJobPayload, parseGitHubWorkflowJob } from './github.js';
 export { type GitLabParseOptions, parseGitLabJobHook, parseGitLabTimestamp } from './gitlab.js';
 export { GITHUB_IMPLICIT_LABELS, hasLabel, normalizeLabels, stripImplicitLabels } from './labels.js';
-export { candidateFlavors, flavorCoversLabels, type MatchableJob, matchFlavor } from './matching.js';
+export {
+  GITHUB_STATUSES,
+  GITLAB_STATUSES,
+  isDemand,
+  type JobPhase,
+  latestStatus,
+  phaseOfStatus,
+  statusMeaning,
+} from './lifecycle.js';
+export {
+  candidateFlavors,
+  flavorCoversLabels,
+  flavorFitsJob,
+  type MatchableJob,
+  matchFlavor,
+  takesUntaggedJobs,
+} from './matching.js';
 export { countsTowardPressure, DEFAULT_STALE_AFTER_MS, pressureOf, stalenessCutoff } from './staleness.js';
 export {
   type Flavor,
@@ -27,4 +44,11 @@ export {
   parseFlavor,
   parseNewJob,
 } from './validation.js';
+export {
+  explainJob,
+  type FlavorRefusal,
+  type FlavorVerdict,
+  type JobExplanation,
+  phaseOfJob,
+} from './why.js';
 export { type FlavorJson, flavorToJson, type JobJson, jobToJson } from './wire.js';

@@ -14,23 +14,29 @@ export function stalenessCutoff(now: Date, staleAfterMs: number = DEFAULT_STALE_
   return new Date(now.getTime() - staleAfterMs);
 }
 
-/** Whether a job adds to its assigned flavor's pressure at `now`. */
+type CountedJob = Pick<Job, 'completedAt' | 'createdAt' | 'assignedFlavor' | 'releasedAt'>;
+
+/**
+ * Whether a job adds to its assigned flavor's pressure at `now`. The window starts at the job's
+ * creation, or for a job that was held (a manual job played later) when it was released.
+ */
 export function countsTowardPressure(
-  job: Pick<Job, 'completedAt' | 'createdAt' | 'assignedFlavor'>,
+  job: CountedJob,
   now: Date,
   staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
 ): boolean {
+  const since = job.releasedAt ?? job.createdAt;
   return (
     job.assignedFlavor !== null &&
     job.completedAt === null &&
-    job.createdAt.getTime() > stalenessCutoff(now, staleAfterMs).getTime()
+    since.getTime() > stalenessCutoff(now, staleAfterMs).getTime()
   );
 }
 
 /** Pressure of one flavor over a set of jobs: the reference definition the database must agree with. */
 export function pressureOf(
   flavor: Pick<Flavor, 'name' | 'minimumPressure'>,
-  jobs: Iterable<Pick<Job, 'completedAt' | 'createdAt' | 'assignedFlavor'>>,
+  jobs: Iterable<CountedJob>,
   now: Date,
   staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
 ): number {

@@ -14,6 +14,13 @@ export interface Flavor {
   priority: number;
   isDisabled: boolean;
   minimumPressure: number;
+  /**
+   * GitLab only: whether the flavor takes jobs without tags, as GitLab's `run_untagged` lets a
+   * runner. Defaults to true for a flavor without labels (GitLab requires it of a runner without
+   * tags) and false for one with labels. Absent on other platforms, whose flavors take any job
+   * their labels cover.
+   */
+  runUntagged?: boolean;
 }
 
 /** A CI job as stored; `raw` keeps each webhook action's payload under its action name. */
@@ -25,8 +32,18 @@ export interface Job {
   startedAt: Date | null;
   completedAt: Date | null;
   raw: Record<string, unknown>;
+  /**
+   * The forge knows the job but does not offer it to runners yet (see `JobPhase` `held`): it is
+   * never assigned nor counted until an event or reconciliation says it waits or runs.
+   */
+  held: boolean;
+  /**
+   * When a job that was held was first offered to runners (null if it never was held): its
+   * staleness window starts there rather than at `createdAt`. Optional for callers that build jobs.
+   */
+  releasedAt?: Date | null;
   assignedFlavor: string | null;
 }
 
-/** What a caller supplies when recording a job: assignment is the store's decision. */
-export type NewJob = Omit<Job, 'assignedFlavor'>;
+/** What a caller supplies when recording a job (`held` defaults to false): assignment is the store's decision. */
+export type NewJob = Omit<Job, 'assignedFlavor' | 'held' | 'releasedAt'> & { held?: boolean };

@@ -58,6 +58,29 @@ const flavorSchema = z.object({
     .int({ error: 'minimumPressure must be an integer' })
     .min(0, { error: 'minimumPressure must not be negative' })
     .max(INT32_MAX, { error: 'minimumPressure is out of range' }),
+  runUntagged: z.boolean({ error: 'runUntagged must be a boolean' }).optional(),
+});
+
+/**
+ * GitLab's rule for untagged jobs, settled once when the flavor is added: `runUntagged`
+ * defaults to "has no labels", and a flavor without labels must take untagged jobs, as GitLab
+ * requires of a runner without tags. Other platforms have no such setting.
+ */
+const flavorWithUntaggedRule = flavorSchema.transform((flavor, context): Flavor => {
+  const { runUntagged, ...rest } = flavor;
+  if (flavor.platform !== 'gitlab') {
+    if (runUntagged !== undefined) {
+      context.addIssue({ code: 'custom', message: 'runUntagged applies to gitlab flavors only' });
+    }
+    return rest;
+  }
+  if (runUntagged === false && flavor.labels.length === 0) {
+    context.addIssue({
+      code: 'custom',
+      message: 'a gitlab flavor without labels takes untagged jobs: runUntagged cannot be false',
+    });
+  }
+  return { ...rest, runUntagged: runUntagged ?? flavor.labels.length === 0 };
 });
 
 const newJobSchema = z.object({
@@ -68,6 +91,7 @@ const newJobSchema = z.object({
   startedAt: validDate('startedAt').nullable(),
   completedAt: validDate('completedAt').nullable(),
   raw: rawPayload,
+  held: z.boolean({ error: 'held must be a boolean' }).default(false),
 });
 
 function parseWith<T>(schema: z.ZodType<T>, subject: string, input: unknown): T {
@@ -85,11 +109,11 @@ function parseWith<T>(schema: z.ZodType<T>, subject: string, input: unknown): T 
 
 /** A flavor checked and with normalised labels, or InvalidInputError. */
 export function parseFlavor(input: unknown): Flavor {
-  return parseWith(flavorSchema, 'flavor', input);
+  return parseWith(flavorWithUntaggedRule, 'flavor', input);
 }
 
-/** A new job checked and with normalised labels, or InvalidInputError. */
-export function parseNewJob(input: unknown): NewJob {
+/** A new job checked, with normalised labels and `held` filled in, or InvalidInputError. */
+export function parseNewJob(input: unknown): Required<NewJob> {
   return parseWith(newJobSchema, 'job', input);
 }
 

@@ -8,6 +8,8 @@ export interface FlavorJson {
   priority: number;
   is_disabled: boolean;
   minimum_pressure: number;
+  /** GitLab flavors only, so the original v1 format of GitHub flavors is unchanged. */
+  run_untagged?: boolean;
 }
 
 /** A job in the planner v1 wire format, timestamps as RFC 3339 strings. */
@@ -30,6 +32,7 @@ export function flavorToJson(flavor: Flavor): FlavorJson {
     priority: flavor.priority,
     is_disabled: flavor.isDisabled,
     minimum_pressure: flavor.minimumPressure,
+    ...(flavor.runUntagged === undefined ? {} : { run_untagged: flavor.runUntagged }),
   };
 }
 

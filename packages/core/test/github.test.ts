@@ -27,10 +27,13 @@ function jobOf(payload: Record<string, unknown>): Record<string, unknown> {
   return payload.workflow_job as Record<string, unknown>;
 }
 
-/** A queued self-hosted payload built from the documented `waiting`-status example. */
+/**
+ * A queued self-hosted payload built from the documented `waiting`-status example, as GitHub
+ * sends it again once deployment protection rules let the job through (`status: "queued"`).
+ */
 function queuedSelfHosted(changes: Record<string, unknown> = {}): Record<string, unknown> {
   const payload = example(6);
-  Object.assign(jobOf(payload), changes);
+  Object.assign(jobOf(payload), { status: 'queued', deployment: undefined }, changes);
   return payload;
 }
 
@@ -54,13 +57,9 @@ const notSelfHosted = (id: string, labels: string[]): ParseOutcome => ({
   kind: 'ignored',
   reason: `workflow_job ${id} is not for a self-hosted runner (labels: ${JSON.stringify(labels)})`,
 });
-const waitingIgnored: ParseOutcome = {
-  kind: 'ignored',
-  reason: 'workflow_job action "waiting" is not tracked',
-};
 
 interface ExpectedJob {
-  action: 'queued' | 'started' | 'completed';
+  action: 'held' | 'queued' | 'started' | 'completed';
   id: string;
   labels: string[];
   createdAt: Date;
@@ -164,11 +163,12 @@ const cases: {
     selfHostedOnly: notSelfHosted('289782451', ['ubuntu-latest']),
   },
   {
+    // Deployment protection rules hold the job: it cannot take a runner until they pass.
     what: 'queued, self-hosted, job status "waiting"',
     githubAction: 'queued',
     id: 12877621891,
     all: {
-      action: 'queued',
+      action: 'held',
       id: '12877621891',
       labels: ['k8s'],
       createdAt: d('2023-04-19T21:12:12Z'),
@@ -176,7 +176,7 @@ const cases: {
       completedAt: null,
     },
     selfHostedOnly: {
-      action: 'queued',
+      action: 'held',
       id: '12877621891',
       labels: ['k8s'],
       createdAt: d('2023-04-19T21:12:12Z'),
@@ -188,8 +188,22 @@ const cases: {
     what: 'waiting',
     githubAction: 'waiting',
     id: 12877621891,
-    all: waitingIgnored,
-    selfHostedOnly: waitingIgnored,
+    all: {
+      action: 'held',
+      id: '12877621891',
+      labels: ['k8s'],
+      createdAt: d('2023-04-19T21:12:12Z'),
+      startedAt: null,
+      completedAt: null,
+    },
+    selfHostedOnly: {
+      action: 'held',
+      id: '12877621891',
+      labels: ['k8s'],
+      createdAt: d('2023-04-19T21:12:12Z'),
+      startedAt: null,
+      completedAt: null,
+    },
   },
 ];
 
@@ -309,7 +323,46 @@ describe('parseGitHubWorkflowJob rules', () => {
     expect(parse(payload)).toMatchObject({ event: { createdAt: d('2023-04-19T21:12:12.250Z') } });
   });
 
-  it.each(['waiting', 'requested', 'deleted', 'QUEUED', ''])('ignores the action %j', (action) => {
+  it('holds a queued job whose status says it waits for approval, and counts the queued one', () => {
+    expect(parse(queuedSelfHosted({ status: 'waiting' }))).toMatchObject({ event: { action: 'held' } });
+    expect(parse(queuedSelfHosted({ status: 'queued' }))).toMatchObject({ event: { action: 'queued' } });
+    // Older payloads have no status: the action decides.
+    expect(parse(queuedSelfHosted({ status: undefined }))).toMatchObject({ event: { action: 'queued' } });
+  });
+
+  it('a waiting action is held whatever its status field says', () => {
+    const payload = queuedSelfHosted({ status: 'queued' });
+    payload.action = 'waiting';
+    expect(parse(payload)).toMatchObject({ event: { action: 'held', startedAt: null } });
+  });
+
+  it('a job cancelled before any runner took it has no start', () => {
+    const payload = queuedSelfHosted({
+      status: 'completed',
+      conclusion: 'cancelled',
+      started_at: '2023-04-19T21:12:12Z',
+      completed_at: '2023-04-19T21:20:00Z',
+      runner_id: null,
+      runner_name: null,
+      steps: [],
+    });
+    payload.action = 'completed';
+    expect(parse(payload)).toMatchObject({
+      event: { action: 'completed', startedAt: null, completedAt: d('2023-04-19T21:20:00Z') },
+    });
+    // With a runner, the same payload records when it started.
+    jobOf(payload).runner_name = 'runner-1';
+    expect(parse(payload)).toMatchObject({ event: { startedAt: d('2023-04-19T21:12:12Z') } });
+  });
+
+  it('refuses a status that is not a string', () => {
+    expectPayloadError(
+      queuedSelfHosted({ status: 7 }),
+      'workflow_job.status must be a string, got the number 7',
+    );
+  });
+
+  it.each(['requested', 'deleted', 'QUEUED', 'constructor', ''])('ignores the action %j', (action) => {
     const payload = queuedSelfHosted();
     payload.action = action;
     expect(parse(payload)).toEqual({
@@ -319,7 +372,10 @@ describe('parseGitHubWorkflowJob rules', () => {
   });
 
   it('ignores an untracked action without looking at the rest of the payload', () => {
-    expect(parse({ action: 'waiting' })).toEqual(waitingIgnored);
+    expect(parse({ action: 'requested' })).toEqual({
+      kind: 'ignored',
+      reason: 'workflow_job action "requested" is not tracked',
+    });
   });
 });
 

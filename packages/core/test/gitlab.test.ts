@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ParseOutcome, PayloadError, parseGitLabJobHook, parseGitLabTimestamp } from '../src/index.js';
 
-// <repository>/../shared: /work/shared beside /work/main, and beside a CI clone likewise.
-const fixtureUrl = new URL('../../../../shared/fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
+// The repository's copy of GitLab's documented Job Hook (fixtures/README.md).
+const fixtureUrl = new URL('../../../fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
 const fixture = JSON.parse(readFileSync(fixtureUrl, 'utf8')) as Record<string, unknown>;
 
 const receivedAt = new Date('2024-05-01T12:00:00Z');
@@ -46,7 +46,7 @@ function parse(payload: unknown): ParseOutcome {
 function jobOutcome(
   payload: Record<string, unknown>,
   event: {
-    action: 'queued' | 'started' | 'completed';
+    action: 'held' | 'queued' | 'started' | 'completed';
     createdAt: Date;
     startedAt: Date | null;
     completedAt: Date | null;
@@ -87,12 +87,12 @@ const finished = {
 };
 
 describe('parseGitLabJobHook on the documented Job Hook', () => {
-  it('reads the fixture as a created job, preferring *_iso timestamps', () => {
+  it('reads the fixture as a created (held) job, preferring *_iso timestamps', () => {
     const payload = hook();
     expect(payload.build_status).toBe('created');
     expect(parse(payload)).toEqual(
       jobOutcome(payload, {
-        action: 'queued',
+        action: 'held',
         createdAt: documentedCreatedAt,
         startedAt: null,
         completedAt: null,
@@ -110,21 +110,51 @@ describe('parseGitLabJobHook on the documented Job Hook', () => {
 });
 
 describe('parseGitLabJobHook statuses', () => {
-  it.each(['created', 'waiting_for_resource', 'preparing', 'pending'])(
-    '%s → queued, never started',
-    (status) => {
-      // Even with start and finish times present, a queued status sets neither.
-      const payload = hook({ build_status: status, ...started, ...finished });
-      expect(parse(payload)).toEqual(
-        jobOutcome(payload, {
-          action: 'queued',
-          createdAt: documentedCreatedAt,
-          startedAt: null,
-          completedAt: null,
-        }),
-      );
-    },
-  );
+  // docs/pressure.md: the forge will not hand these to a runner yet.
+  it.each([
+    'created',
+    'manual',
+    'scheduled',
+    'waiting_for_resource',
+    'preparing',
+    'waiting_for_callback',
+    'skipped',
+  ])('%s → held, never started', (status) => {
+    // Even with start and finish times present, a held status sets neither.
+    const payload = hook({ build_status: status, ...started, ...finished });
+    expect(parse(payload)).toEqual(
+      jobOutcome(payload, {
+        action: 'held',
+        createdAt: documentedCreatedAt,
+        startedAt: null,
+        completedAt: null,
+      }),
+    );
+  });
+
+  it('pending → queued (waits for a runner), never started', () => {
+    const payload = hook({ build_status: 'pending', ...started, ...finished });
+    expect(parse(payload)).toEqual(
+      jobOutcome(payload, {
+        action: 'queued',
+        createdAt: documentedCreatedAt,
+        startedAt: null,
+        completedAt: null,
+      }),
+    );
+  });
+
+  it('canceling → started: the runner still runs the job while it cancels', () => {
+    const payload = hook({ build_status: 'canceling', ...started });
+    expect(parse(payload)).toEqual(
+      jobOutcome(payload, {
+        action: 'started',
+        createdAt: documentedCreatedAt,
+        startedAt: d('2021-02-23T02:41:40Z'),
+        completedAt: null,
+      }),
+    );
+  });
 
   it('running → started at build_started_at', () => {
     const payload = hook({ build_status: 'running', ...started });
@@ -150,22 +180,19 @@ describe('parseGitLabJobHook statuses', () => {
     );
   });
 
-  it.each(['success', 'failed', 'canceled', 'skipped'])(
-    '%s → completed with its start and finish',
-    (status) => {
-      const payload = hook({ build_status: status, ...started, ...finished });
-      expect(parse(payload)).toEqual(
-        jobOutcome(payload, {
-          action: 'completed',
-          createdAt: documentedCreatedAt,
-          startedAt: d('2021-02-23T02:41:40Z'),
-          completedAt: d('2021-02-23T02:45:01Z'),
-        }),
-      );
-    },
-  );
+  it.each(['success', 'failed', 'canceled'])('%s → completed with its start and finish', (status) => {
+    const payload = hook({ build_status: status, ...started, ...finished });
+    expect(parse(payload)).toEqual(
+      jobOutcome(payload, {
+        action: 'completed',
+        createdAt: documentedCreatedAt,
+        startedAt: d('2021-02-23T02:41:40Z'),
+        completedAt: d('2021-02-23T02:45:01Z'),
+      }),
+    );
+  });
 
-  it.each(['canceled', 'skipped', 'failed'])('%s that never started keeps a null start', (status) => {
+  it.each(['canceled', 'failed'])('%s that never started keeps a null start', (status) => {
     const payload = hook({ build_status: status, ...finished });
     expect(parse(payload)).toEqual(
       jobOutcome(payload, {
@@ -189,20 +216,17 @@ describe('parseGitLabJobHook statuses', () => {
     );
   });
 
-  it.each(['manual', 'scheduled', 'waiting_for_callback', 'Running', ''])(
-    'ignores the status %j',
-    (status) => {
-      expect(parse(hook({ build_status: status }))).toEqual({
-        kind: 'ignored',
-        reason: `build_status ${JSON.stringify(status)} is not tracked`,
-      });
-    },
-  );
+  it.each(['Running', 'PENDING', 'constructor', 'toString', ''])('ignores the status %j', (status) => {
+    expect(parse(hook({ build_status: status }))).toEqual({
+      kind: 'ignored',
+      reason: `build_status ${JSON.stringify(status)} is not tracked`,
+    });
+  });
 
   it('ignores an untracked status without looking at the rest of the payload', () => {
-    expect(parse({ object_kind: 'build', build_status: 'manual' })).toEqual({
+    expect(parse({ object_kind: 'build', build_status: 'bogus' })).toEqual({
       kind: 'ignored',
-      reason: 'build_status "manual" is not tracked',
+      reason: 'build_status "bogus" is not tracked',
     });
   });
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Flavor, Job } from '../src/index.js';
+import type { Flavor, NewJob } from '../src/index.js';
 
 // The original system's SQL (github-runner-operators, internal/database), with its named
 // parameters written positionally. Tables are unqualified: the pool's search_path picks them.
@@ -53,7 +53,7 @@ export async function baselineGetPressures(
   return pressures;
 }
 
-export async function baselineAddJob(pool: pg.Pool, job: Omit<Job, 'assignedFlavor'>): Promise<void> {
+export async function baselineAddJob(pool: pg.Pool, job: NewJob): Promise<void> {
   const result = await pool.query(ADD_JOB, [
     job.platform,
     job.id,

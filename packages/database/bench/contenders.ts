@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Database, Flavor, Job } from '../src/index.js';
+import type { Database, Flavor, NewJob } from '../src/index.js';
 import { baselineAddFlavor, baselineAddJob, baselineGetPressures } from './baseline.js';
 
 export type Side = 'ours' | 'baseline' | 'original';
@@ -9,7 +9,7 @@ export interface Contender {
   side: Side;
   pool: pg.Pool;
   getPressures(platform: string, ...flavors: string[]): Promise<Record<string, number>>;
-  addJob(job: Omit<Job, 'assignedFlavor'>): Promise<void>;
+  addJob(job: NewJob): Promise<void>;
   addFlavor(flavor: Flavor): Promise<void>;
 }
 

@@ -49,6 +49,19 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+/** Incomplete jobs of one platform, by where they stand (docs/pressure.md). */
+export interface IncompleteJobCounts {
+  platform: string;
+  /** Known to the forge, not offered to runners yet: never counted. */
+  held: number;
+  /** Waiting for a runner (assigned or not). */
+  queued: number;
+  /** Running (assigned or not). */
+  running: number;
+  /** Waiting or running, within the staleness window, and taken by no flavor: demand nobody serves. */
+  unassigned: number;
+}
+
 /** Jobs recorded concurrently are written in one statement, up to this many at a time. */
 const MAX_JOB_BATCH = 500;
 
@@ -83,6 +96,8 @@ function toFlavor(row: FlavorRow): Flavor {
     priority: row.priority,
     isDisabled: row.isDisabled,
     minimumPressure: row.minimumPressure,
+    // A setting of GitLab flavors only: other platforms' flavors keep the original's shape.
+    ...(row.platform === 'gitlab' ? { runUntagged: row.runUntagged ?? row.labels.length === 0 } : {}),
   };
 }
 
@@ -95,6 +110,8 @@ function toJob(row: JobRow): Job {
     startedAt: row.startedAt,
     completedAt: row.completedAt,
     raw: row.raw,
+    held: row.held,
+    releasedAt: row.releasedAt ?? null,
     assignedFlavor: row.assignedFlavor,
   };
 }
@@ -256,6 +273,7 @@ export class Database {
         started_at: job.startedAt?.toISOString() ?? null,
         completed_at: job.completedAt?.toISOString() ?? null,
         raw: job.raw,
+        held: job.held ?? false,
       })),
     );
     let inserted: { platform: string; id: string }[];
@@ -303,10 +321,18 @@ export class Database {
   /**
    * Incomplete jobs of any platform whose last event is older than `olderThan`, a page of at
    * most `limit` in storage order; `after` is the cursor of the previous page. Reconciliation
-   * reads them to look each one up on its forge.
+   * reads them to look each one up on its forge. Held jobs wait far longer on their forge (a
+   * manual job may never be played), so they are listed only once neither an event nor a
+   * lookup (`markJobChecked`) has touched them since `heldOlderThan` (default `olderThan`).
    */
-  async listStaleJobs(olderThan: Date, limit: number, after?: string): Promise<StaleJobPage> {
+  async listStaleJobs(
+    olderThan: Date,
+    limit: number,
+    after?: string,
+    heldOlderThan: Date = olderThan,
+  ): Promise<StaleJobPage> {
     checkArgument(argumentSchemas.date('olderThan'), 'stale job query', olderThan);
+    checkArgument(argumentSchemas.date('heldOlderThan'), 'stale job query', heldOlderThan);
     if (!Number.isInteger(limit) || limit <= 0) {
       throw new InvalidInputError('stale job query', ['limit must be a positive integer']);
     }
@@ -317,7 +343,14 @@ export class Database {
       JobEntity,
       {
         completedAt: null,
-        updatedAt: { $lt: olderThan },
+        $or: [
+          { held: false, updatedAt: { $lt: olderThan } },
+          {
+            held: true,
+            updatedAt: { $lt: heldOlderThan },
+            $or: [{ checkedAt: null }, { checkedAt: { $lt: heldOlderThan } }],
+          },
+        ],
         ...(after === undefined ? {} : { pk: { $gt: after } }),
       },
       { orderBy: { pk: 'asc' }, limit },
@@ -326,7 +359,17 @@ export class Database {
     return { jobs: rows.map(toJob), cursor: rows.length === limit && last ? String(last.pk) : undefined };
   }
 
-  /** Sets startedAt unless already set; NotExistError when the job is not stored. */
+  /** Reconciliation looked the held job up and found it still held: it is not listed again for a while. */
+  async markJobChecked(platform: string, id: string): Promise<void> {
+    checkArgument(argumentSchemas.platform, 'job', platform);
+    checkArgument(argumentSchemas.jobId, 'job', id);
+    await this.em().execute(sql.MARK_JOB_CHECKED, [platform, id]);
+  }
+
+  /**
+   * Sets startedAt unless already set; NotExistError when the job is not stored. A started job
+   * is not held: a held job is released and assigned a flavor.
+   */
   async updateJobStarted(
     platform: string,
     id: string,
@@ -334,13 +377,21 @@ export class Database {
     raw?: Record<string, unknown>,
   ): Promise<void> {
     checkJobUpdate(platform, id, 'startedAt', startedAt, raw);
-    await this.updateJob(sql.UPDATE_JOB_STARTED, [startedAt.toISOString(), rawParameter(raw), platform, id]);
+    const at = startedAt.toISOString();
+    const payload = rawParameter(raw);
+    await this.updateOrRelease(sql.UPDATE_JOB_STARTED, [at, payload, platform, id], sql.RELEASE_JOB_STARTED, [
+      at,
+      payload,
+      payload,
+      platform,
+      id,
+    ]);
   }
 
   /**
    * Sets completedAt unless already set; NotExistError when the job is not stored. A completion
    * that reports when the job started may pass `startedAt`: it fills a start never recorded,
-   * in the same statement.
+   * in the same statement. A completed job is not held.
    */
   async updateJobCompleted(
     platform: string,
@@ -351,18 +402,39 @@ export class Database {
   ): Promise<void> {
     checkJobUpdate(platform, id, 'completedAt', completedAt, raw);
     if (startedAt !== undefined) checkArgument(argumentSchemas.date('startedAt'), 'job', startedAt);
-    await this.updateJob(sql.UPDATE_JOB_COMPLETED, [
-      completedAt.toISOString(),
-      rawParameter(raw),
+    const at = completedAt.toISOString();
+    const started = startedAt?.toISOString() ?? null;
+    const payload = rawParameter(raw);
+    await this.updateOrRelease(
+      sql.UPDATE_JOB_COMPLETED,
+      [at, payload, platform, id, started],
+      sql.RELEASE_JOB_COMPLETED,
+      [at, started, payload, payload, platform, id],
+    );
+  }
+
+  /**
+   * The forge offers the job to runners now (GitLab `pending`, GitHub `queued`): a held job is
+   * released, assigned the best flavor that fits it and counted; `raw` is merged as by the other
+   * updates. NotExistError when the job is not stored.
+   */
+  async updateJobWaiting(platform: string, id: string, raw?: Record<string, unknown>): Promise<void> {
+    checkArgument(argumentSchemas.platform, 'job', platform);
+    checkArgument(argumentSchemas.jobId, 'job', id);
+    if (raw !== undefined) checkArgument(argumentSchemas.raw, 'job', raw);
+    const payload = rawParameter(raw);
+    await this.updateOrRelease(sql.UPDATE_JOB_WAITING, [payload, platform, id], sql.RELEASE_JOB_WAITING, [
+      payload,
+      payload,
       platform,
       id,
-      startedAt?.toISOString() ?? null,
     ]);
   }
 
   /**
    * Adds action payloads to a stored job's `raw`, keeping any already stored for an action:
-   * for an event that carries no new timestamp (a late `queued`). NotExistError when not stored.
+   * for an event that carries no new state (a late `queued`, a held job's payloads). A held job
+   * stays held. NotExistError when not stored.
    */
   async mergeJobRaw(platform: string, id: string, raw: Record<string, unknown>): Promise<void> {
     checkArgument(argumentSchemas.platform, 'job', platform);
@@ -371,10 +443,46 @@ export class Database {
     await this.updateJob(sql.MERGE_JOB_RAW, [JSON.stringify(raw), platform, id]);
   }
 
+  /**
+   * Runs a single-row update that leaves held jobs alone; when it matched nothing, the job is
+   * held (or missing): `release` then updates it under the assignment lock, so a flavor added
+   * at the same moment cannot miss it. NotExistError when neither matched a row.
+   */
+  private async updateOrRelease(
+    update: { name: string; text: string },
+    values: unknown[],
+    release: string,
+    releaseValues: unknown[],
+  ): Promise<void> {
+    const updated = await this.withDriverClient((client) => client.query({ ...update, values }));
+    if (updated.rowCount !== 0) return;
+    const released = await this.transaction(async (em) => {
+      await em.execute(sql.LOCK_FOR_JOB_INSERT, [sql.ASSIGNMENT_LOCK_KEY]);
+      return em.execute(release, releaseValues);
+    });
+    if (released.length === 0) throw new NotExistError();
+  }
+
   /** Runs one of the single-row job updates; NotExistError when it matched no row. */
   private async updateJob(statement: { name: string; text: string }, values: unknown[]): Promise<void> {
     const found = await this.withDriverClient((client) => client.query({ ...statement, values }));
     if (found.rowCount === 0) throw new NotExistError();
+  }
+
+  /** Incomplete jobs per platform that has any, by phase; `unassigned` are those no flavor takes. */
+  async countIncompleteJobs(): Promise<IncompleteJobCounts[]> {
+    return this.withDriverClient(async (client) => {
+      const result = await client.query<IncompleteJobCounts>({
+        ...sql.COUNT_INCOMPLETE_JOBS,
+        values: [this.staleAfterMs],
+      });
+      return result.rows;
+    });
+  }
+
+  /** The staleness window this store counts pressure with (`DatabaseOptions.staleAfterMs`). */
+  get pressureStaleAfterMs(): number {
+    return this.staleAfterMs;
   }
 
   // Pressure

@@ -10,6 +10,8 @@ export interface FlavorRow extends Flavor {
 export interface JobRow extends Job {
   pk: string;
   updatedAt: Date;
+  /** When reconciliation last found this held job unchanged. */
+  checkedAt: Date | null;
 }
 
 export interface AuthTokenRow {
@@ -28,6 +30,7 @@ export const FlavorEntity = new EntitySchema<FlavorRow>({
     priority: { type: 'integer' },
     isDisabled: { type: 'boolean' },
     minimumPressure: { type: 'integer' },
+    runUntagged: { type: 'boolean', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()', nullable: true },
   },
 });
@@ -44,8 +47,11 @@ export const JobEntity = new EntitySchema<JobRow>({
     startedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     raw: { type: 'json', columnType: 'jsonb' },
+    held: { type: 'boolean' },
+    releasedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     assignedFlavor: { type: 'string', columnType: 'text', nullable: true },
     updatedAt: { type: 'Date', columnType: 'timestamptz' },
+    checkedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
   },
 });
 

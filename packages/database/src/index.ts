@@ -4,6 +4,7 @@ export {
   Database,
   type DatabaseOptions,
   DEFAULT_LIMIT,
+  type IncompleteJobCounts,
   type ListJobOptions,
   type StaleJobPage,
 } from './database.js';

@@ -4,10 +4,18 @@
  * array parameter into a comma list.
  */
 
+/**
+ * A flavor aliased `f` can run jobs with the labels `labels`: it covers them, and an untagged
+ * job only goes to a flavor that takes untagged jobs (GitLab's `run_untagged`; always true on
+ * other platforms). The same rule as core's `flavorFitsJob`.
+ */
+const fits = (labels: string) =>
+  `NOT f.is_disabled AND f.labels @> ${labels} AND (f.run_untagged OR cardinality(${labels}) > 0)`;
+
 /** The best enabled flavor for the job row aliased `j`: highest priority, random among equals. */
 const bestFlavor = `(
   SELECT f.name FROM flavor AS f
-  WHERE NOT f.is_disabled AND f.platform = j.platform AND f.labels @> j.labels
+  WHERE f.platform = j.platform AND ${fits('j.labels')}
   ORDER BY f.priority DESC, random()
   LIMIT 1)`;
 
@@ -18,11 +26,12 @@ export const LOCK_FOR_FLAVOR_CHANGE = 'SELECT pg_advisory_xact_lock(?)';
 
 /** Inserts a batch of jobs given as a JSON array; returns the (platform, id) of rows inserted. */
 export const INSERT_JOBS = `
-  INSERT INTO job AS inserted (platform, id, labels, created_at, started_at, completed_at, raw, assigned_flavor)
-  SELECT j.platform, j.id, j.labels, j.created_at, j.started_at, j.completed_at, j.raw,
-         CASE WHEN j.completed_at IS NULL THEN ${bestFlavor} END
+  INSERT INTO job AS inserted (platform, id, labels, created_at, started_at, completed_at, raw, held, assigned_flavor)
+  SELECT j.platform, j.id, j.labels, j.created_at, j.started_at, j.completed_at, j.raw, j.held,
+         CASE WHEN j.completed_at IS NULL AND NOT j.held THEN ${bestFlavor} END
   FROM jsonb_to_recordset(?::jsonb) AS j(platform text, id text, labels text[], created_at timestamptz,
-                                         started_at timestamptz, completed_at timestamptz, raw jsonb)
+                                         started_at timestamptz, completed_at timestamptz, raw jsonb,
+                                         held boolean)
   ORDER BY j.platform, j.id
   ON CONFLICT (platform, id) DO NOTHING
   RETURNING inserted.platform, inserted.id`;
@@ -35,16 +44,26 @@ export const INSERT_JOBS = `
  * which the ORM's `execute` would escape into the SQL text for the server to parse again.
  * `raw` is assigned only when a payload is given: an unchanged value keeps its stored TOAST
  * data, where `'{}' || raw` would decompress, rewrite and recompress all of it.
+ *
+ * These single-row updates leave held jobs alone (`NOT held`): a held job that starts, waits
+ * or completes is released by the `RELEASE_*` statements instead, which assign it a flavor and
+ * so must run under the assignment lock.
  */
 const mergeRaw = (parameter: string) =>
   `raw = CASE WHEN ${parameter}::jsonb IS NULL THEN raw ELSE ${parameter}::jsonb || raw END`;
+
+const setStarted = (startedAt: string, raw: string) =>
+  `started_at = COALESCE(started_at, ${startedAt}::timestamptz), ${mergeRaw(raw)}, updated_at = now()`;
+const setCompleted = (completedAt: string, raw: string, startedAt: string) =>
+  `completed_at = COALESCE(completed_at, ${completedAt}::timestamptz),
+   started_at = COALESCE(started_at, ${startedAt}::timestamptz), ${mergeRaw(raw)}, updated_at = now()`;
 
 /** $1 startedAt, $2 raw or null, $3 platform, $4 id. */
 export const UPDATE_JOB_STARTED = {
   name: 'runner_planner_update_job_started',
   text: `
-    UPDATE job SET started_at = COALESCE(started_at, $1::timestamptz), ${mergeRaw('$2')}, updated_at = now()
-    WHERE platform = $3 AND id = $4
+    UPDATE job SET ${setStarted('$1', '$2')}
+    WHERE platform = $3 AND id = $4 AND NOT held
     RETURNING 1 AS found`,
 };
 
@@ -52,14 +71,12 @@ export const UPDATE_JOB_STARTED = {
 export const UPDATE_JOB_COMPLETED = {
   name: 'runner_planner_update_job_completed',
   text: `
-    UPDATE job SET completed_at = COALESCE(completed_at, $1::timestamptz),
-                   started_at = COALESCE(started_at, $5::timestamptz),
-                   ${mergeRaw('$2')}, updated_at = now()
-    WHERE platform = $3 AND id = $4
+    UPDATE job SET ${setCompleted('$1', '$2', '$5')}
+    WHERE platform = $3 AND id = $4 AND NOT held
     RETURNING 1 AS found`,
 };
 
-/** $1 raw, $2 platform, $3 id. */
+/** $1 raw, $2 platform, $3 id; a held job too (its payloads are kept while it is held). */
 export const MERGE_JOB_RAW = {
   name: 'runner_planner_merge_job_raw',
   text: `
@@ -67,6 +84,67 @@ export const MERGE_JOB_RAW = {
     WHERE platform = $2 AND id = $3
     RETURNING 1 AS found`,
 };
+
+/** $1 raw, $2 platform, $3 id: a job that waits for a runner and is not held needs only its payload. */
+export const UPDATE_JOB_WAITING = {
+  name: 'runner_planner_update_job_waiting',
+  text: `
+    UPDATE job SET ${mergeRaw('$1')}, updated_at = now()
+    WHERE platform = $2 AND id = $3 AND NOT held
+    RETURNING 1 AS found`,
+};
+
+/** A held, incomplete job that is now offered to runners gets the best flavor that fits it. */
+const releasedAssignment = `assigned_flavor = CASE WHEN j.held AND j.completed_at IS NULL
+    THEN ${bestFlavor} ELSE j.assigned_flavor END,
+  released_at = CASE WHEN j.held THEN now() ELSE j.released_at END, held = false`;
+
+/** Knex placeholders: raw or null (twice), platform, id. */
+export const RELEASE_JOB_WAITING = `
+  UPDATE job AS j SET ${mergeRaw('?')}, updated_at = now(), ${releasedAssignment}
+  WHERE j.platform = ? AND j.id = ?
+  RETURNING 1 AS found`;
+
+/** Knex placeholders: startedAt, raw or null (twice), platform, id. */
+export const RELEASE_JOB_STARTED = `
+  UPDATE job AS j SET ${setStarted('?', '?')}, ${releasedAssignment}
+  WHERE j.platform = ? AND j.id = ?
+  RETURNING 1 AS found`;
+
+/** Knex placeholders: completedAt, startedAt or null, raw or null (twice), platform, id. A job that ends is not held. */
+export const RELEASE_JOB_COMPLETED = `
+  UPDATE job AS j SET ${setCompleted('?', '?', '?')},
+    released_at = CASE WHEN j.held THEN now() ELSE j.released_at END, held = false
+  WHERE j.platform = ? AND j.id = ?
+  RETURNING 1 AS found`;
+
+/**
+ * Incomplete jobs per platform by phase, and those waiting or running that no flavor takes
+ * (within the staleness window: $1 ms). Each part of the UNION matches one partial index on
+ * incomplete jobs (assigned, unassigned, held), so only incomplete jobs are read.
+ */
+export const COUNT_INCOMPLETE_JOBS = {
+  name: 'runner_planner_count_incomplete_jobs',
+  text: `
+    SELECT platform, sum(held)::integer AS held, sum(queued)::integer AS queued,
+           sum(running)::integer AS running, sum(unassigned)::integer AS unassigned
+    FROM (
+      SELECT platform, 0 AS held, count(*) FILTER (WHERE started_at IS NULL) AS queued,
+             count(*) FILTER (WHERE started_at IS NOT NULL) AS running, 0 AS unassigned
+      FROM job WHERE completed_at IS NULL AND assigned_flavor IS NOT NULL GROUP BY platform
+      UNION ALL
+      SELECT platform, 0, count(*) FILTER (WHERE started_at IS NULL), count(*) FILTER (WHERE started_at IS NOT NULL),
+             count(*) FILTER (WHERE COALESCE(released_at, created_at) > now() - $1::double precision * interval '1 millisecond')
+      FROM job WHERE completed_at IS NULL AND assigned_flavor IS NULL AND NOT held GROUP BY platform
+      UNION ALL
+      SELECT platform, count(*), 0, 0, 0
+      FROM job WHERE completed_at IS NULL AND held GROUP BY platform
+    ) AS counts
+    GROUP BY platform ORDER BY platform`,
+};
+
+/** Knex placeholders: platform, id. Reconciliation found the held job as it was. */
+export const MARK_JOB_CHECKED = 'UPDATE job SET checked_at = now() WHERE platform = ? AND id = ?';
 
 /**
  * The top-priority candidate flavors for each distinct label set among the jobs `targets`
@@ -79,7 +157,7 @@ const candidatesByLabels = (targets: string) => `
   ranked AS (
     SELECT s.platform, s.labels, f.name, rank() OVER (PARTITION BY s.platform, s.labels ORDER BY f.priority DESC) AS place
     FROM label_sets AS s
-    JOIN flavor AS f ON NOT f.is_disabled AND f.platform = s.platform AND f.labels @> s.labels
+    JOIN flavor AS f ON f.platform = s.platform AND ${fits('s.labels')}
     WHERE f.name IS DISTINCT FROM ?
   ),
   candidates AS (
@@ -90,7 +168,7 @@ const pickCandidate = 'c.names[1 + floor(random() * cardinality(c.names))::integ
 
 /** Gives the waiting jobs of a platform that `labels` covers the best flavor now available. */
 const waitingJobsCoveredBy = `j.platform = ? AND j.assigned_flavor IS NULL AND j.completed_at IS NULL
-    AND j.labels <@ ARRAY(SELECT jsonb_array_elements_text(?::jsonb))`;
+    AND NOT j.held AND j.labels <@ ARRAY(SELECT jsonb_array_elements_text(?::jsonb))`;
 export const ASSIGN_UNASSIGNED_JOBS = `
   WITH ${candidatesByLabels(waitingJobsCoveredBy)}
   UPDATE job AS j SET assigned_flavor = ${pickCandidate}
@@ -127,7 +205,7 @@ export const SELECT_PRESSURES = {
     ), stale AS (
       SELECT j.assigned_flavor, count(*) AS jobs FROM job AS j
       WHERE j.completed_at IS NULL AND j.assigned_flavor IS NOT NULL
-        AND j.created_at <= now() - $3::double precision * interval '1 millisecond'
+        AND COALESCE(j.released_at, j.created_at) <= now() - $3::double precision * interval '1 millisecond'
         AND j.assigned_flavor IN (SELECT name FROM wanted)
       GROUP BY j.assigned_flavor
     )

@@ -1,9 +1,4 @@
-import {
-  candidateFlavors,
-  DEFAULT_STALE_AFTER_MS,
-  flavorCoversLabels,
-  pressureOf,
-} from '@runner-planner/core';
+import { candidateFlavors, DEFAULT_STALE_AFTER_MS, flavorFitsJob, pressureOf } from '@runner-planner/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Flavor } from '../src/index.js';
@@ -15,19 +10,34 @@ const LABELS = ['x64', 'ARM64', 'large', 'gpu'];
 const arbLabels = fc
   .subarray(LABELS)
   .chain((labels) => fc.tuple(...labels.map((label) => fc.constantFrom(label, label.toUpperCase()))));
-const arbFlavors = fc.uniqueArray(
+const arbFlavors = fc
+  .uniqueArray(
+    fc.record({
+      platform: fc.constantFrom('github', 'gitlab'),
+      name: fc.stringMatching(/^[a-z]{1,6}$/),
+      labels: arbLabels,
+      priority: fc.integer({ min: 0, max: 2 }),
+      isDisabled: fc.boolean(),
+      minimumPressure: fc.integer({ min: 0, max: 2 }),
+      runUntagged: fc.option(fc.boolean(), { nil: undefined }),
+    }),
+    { selector: (flavor) => flavor.name, maxLength: 6 },
+  )
+  .map((flavors) =>
+    // GitLab's run_untagged: only on GitLab flavors, and never false for one without labels.
+    flavors.map(({ runUntagged, ...flavor }): Flavor => {
+      if (flavor.platform !== 'gitlab') return flavor;
+      if (runUntagged === false && flavor.labels.length === 0) return flavor;
+      return runUntagged === undefined ? flavor : { ...flavor, runUntagged };
+    }),
+  );
+const arbJobs = fc.array(
   fc.record({
     platform: fc.constantFrom('github', 'gitlab'),
-    name: fc.stringMatching(/^[a-z]{1,6}$/),
     labels: arbLabels,
-    priority: fc.integer({ min: 0, max: 2 }),
-    isDisabled: fc.boolean(),
-    minimumPressure: fc.integer({ min: 0, max: 2 }),
+    completed: fc.boolean(),
+    held: fc.boolean(),
   }),
-  { selector: (flavor) => flavor.name, maxLength: 6 },
-);
-const arbJobs = fc.array(
-  fc.record({ platform: fc.constantFrom('github', 'gitlab'), labels: arbLabels, completed: fc.boolean() }),
   { maxLength: 12 },
 );
 
@@ -37,8 +47,13 @@ const arbOperations = fc.array(
       kind: fc.constant('addJob' as const),
       platform: fc.constantFrom('github', 'gitlab'),
       labels: arbLabels,
+      held: fc.boolean(),
     }),
-    fc.record({ kind: fc.constantFrom('complete' as const), index: fc.nat() }),
+    fc.record({
+      kind: fc.constantFrom('complete' as const, 'start' as const, 'wait' as const),
+      platform: fc.constantFrom('github', 'gitlab'),
+      index: fc.nat(),
+    }),
     fc.record({
       kind: fc.constantFrom('disable' as const, 'enable' as const, 'delete' as const),
       index: fc.nat(),
@@ -67,6 +82,7 @@ describe('assignment agrees with the pure matcher in core', () => {
               platform: spec.platform,
               labels: spec.labels,
               completedAt: spec.completed ? new Date() : null,
+              held: spec.held,
             }),
           );
         }
@@ -83,7 +99,7 @@ describe('assignment agrees with the pure matcher in core', () => {
     );
   });
 
-  it('keeps every incomplete job on a valid flavor and pressure equal to a recount through any sequence of changes', async () => {
+  it('keeps every incomplete job on a valid flavor (held ones on none) and pressure equal to a recount through any sequence of changes', async () => {
     await fc.assert(
       fc.asyncProperty(arbFlavors, arbOperations, async (flavors, operations) => {
         await reset();
@@ -94,12 +110,26 @@ describe('assignment agrees with the pure matcher in core', () => {
             flavors[operation.kind === 'addJob' ? 0 : operation.index % Math.max(flavors.length, 1)];
           if (operation.kind === 'addJob') {
             await fixture.db.addJob(
-              job(String(nextId++), { platform: operation.platform, labels: operation.labels }),
+              job(String(nextId++), {
+                platform: operation.platform,
+                labels: operation.labels,
+                held: operation.held,
+              }),
             );
-          } else if (operation.kind === 'complete') {
-            const open = await fixture.db.listJobs('github', { onlyNotCompleted: true });
+          } else if (
+            operation.kind === 'complete' ||
+            operation.kind === 'start' ||
+            operation.kind === 'wait'
+          ) {
+            const { platform } = operation;
+            const open = await fixture.db.listJobs(platform, { onlyNotCompleted: true });
             const chosen = open[operation.index % Math.max(open.length, 1)];
-            if (chosen) await fixture.db.updateJobCompleted('github', chosen.id, new Date());
+            if (chosen === undefined) continue;
+            if (operation.kind === 'complete')
+              await fixture.db.updateJobCompleted(platform, chosen.id, new Date());
+            else if (operation.kind === 'start')
+              await fixture.db.updateJobStarted(platform, chosen.id, new Date());
+            else await fixture.db.updateJobWaiting(platform, chosen.id);
           } else if (target) {
             const exists = (await allFlavors()).some((f) => f.name === target.name);
             if (operation.kind === 'delete') await fixture.db.deleteFlavor(target.platform, target.name);
@@ -119,9 +149,7 @@ describe('assignment agrees with the pure matcher in core', () => {
             if (candidates.length === 0) expect(row.assignedFlavor).toBeNull();
             else {
               expect(assigned, `job ${row.id} left unassigned`).toBeDefined();
-              expect(assigned?.isDisabled).toBe(false);
-              expect(assigned?.platform).toBe(platform);
-              expect(flavorCoversLabels(assigned?.labels ?? [], row.labels)).toBe(true);
+              expect(assigned && flavorFitsJob(assigned, row)).toBe(true);
             }
           }
           const expected = Object.fromEntries(

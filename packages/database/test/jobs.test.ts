@@ -25,6 +25,8 @@ describe('addJob', () => {
       startedAt: null,
       completedAt: null,
       raw: { queued: { n: 1 } },
+      held: false,
+      releasedAt: null,
       assignedFlavor: null,
     });
   });

@@ -2,6 +2,7 @@ import { createTestDatabase } from '@runner-planner/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database, migrate } from '../src/index.js';
+import { openOrm } from '../src/orm.js';
 
 let url: string;
 let drop: () => Promise<void>;
@@ -60,6 +61,50 @@ describe('migrate', () => {
       expect(column.method).toBe(column.lz4_available ? 'l' : '');
     } finally {
       await client.end();
+    }
+  });
+
+  it('brings rows of before the job lifecycle under its rules, with pressure following', async () => {
+    const { url: oldUrl, drop: dropOld } = await createTestDatabase('migrate_lifecycle');
+    const orm = await openOrm(oldUrl, { poolSize: 1 });
+    const client = new pg.Client({ connectionString: oldUrl });
+    try {
+      await orm.getMigrator().up({ to: 'Migration20261128100000_raw_compression' });
+      await client.connect();
+      // As the previous version recorded them: every GitLab job assigned on its first event.
+      await client.query(`
+        INSERT INTO flavor (name, platform, labels) VALUES ('docker', 'gitlab', '{docker}'), ('bare', 'gitlab', '{}');
+        INSERT INTO job (platform, id, labels, created_at, started_at, raw, assigned_flavor) VALUES
+          ('gitlab', '1', '{docker}', now(), NULL, '{"created": {}}', 'docker'),
+          ('gitlab', '2', '{docker}', now(), NULL, '{"created": {}, "pending": {}}', 'docker'),
+          ('gitlab', '3', '{docker}', now(), now(), '{"running": {}}', 'docker'),
+          ('gitlab', '4', '{}', now(), NULL, '{"pending": {}}', 'docker');`);
+      const before = await client.query('SELECT flavor, incomplete_jobs FROM flavor_counter ORDER BY 1');
+      expect(before.rows).toEqual([
+        { flavor: 'bare', incomplete_jobs: '0' },
+        { flavor: 'docker', incomplete_jobs: '4' },
+      ]);
+
+      await migrate(oldUrl);
+      const db = await Database.connect(oldUrl);
+      try {
+        const jobs = await db.listJobs('gitlab');
+        expect(jobs.map((job) => [job.id, job.held, job.assignedFlavor])).toEqual([
+          ['1', true, null],
+          ['2', false, 'docker'],
+          ['3', false, 'docker'],
+          ['4', false, 'bare'],
+        ]);
+        expect(await db.getFlavor('docker')).toMatchObject({ runUntagged: false });
+        expect(await db.getFlavor('bare')).toMatchObject({ runUntagged: true });
+        expect(await db.getPressures('gitlab')).toEqual({ docker: 2, bare: 1 });
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await client.end();
+      await orm.close(true);
+      await dropOld();
     }
   });
 

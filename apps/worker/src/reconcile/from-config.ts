@@ -49,6 +49,7 @@ export function createReconciler(
         gitlab,
         intervalMs: config.reconcileIntervalMs,
         staleAfterMs: config.reconcileStaleAfterMs,
+        heldAfterMs: config.reconcileHeldAfterMs,
         batchSize: config.reconcileBatchSize,
         onProgress: options.onProgress,
       }),

@@ -11,7 +11,7 @@ import {
 } from './github.js';
 import type { GitLabJobSource } from './gitlab.js';
 import type { ReconcileMetrics } from './metrics.js';
-import { checkStaleJobs, type StaleCheckReport } from './stale.js';
+import { checkStaleJobs, emptyStaleReport, type StaleCheckReport } from './stale.js';
 
 export interface ReconcileOptions {
   db: Database;
@@ -29,6 +29,8 @@ export interface ReconcileOptions {
   gitlab?: GitLabJobSource | undefined;
   intervalMs: number;
   staleAfterMs: number;
+  /** Held jobs are looked up only after this long without an event or a lookup (default `staleAfterMs`). */
+  heldAfterMs?: number;
   batchSize: number;
   /** Forge lookups in flight at once (default 10). */
   concurrency?: number;
@@ -152,6 +154,7 @@ export async function reconcileOnce(options: ReconcileOptions): Promise<Reconcil
         github: options.github,
         gitlab: options.gitlab,
         staleAfterMs: options.staleAfterMs,
+        heldAfterMs: options.heldAfterMs ?? options.staleAfterMs,
         batchSize: options.batchSize,
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         now,
@@ -172,7 +175,7 @@ export async function reconcileOnce(options: ReconcileOptions): Promise<Reconcil
     return {
       ran: false,
       redelivery: { failed: 0, redelivered: 0, errors: 0 },
-      stale: { checked: 0, corrected: { started: 0, completed: 0, missing: 0 }, skipped: 0, errors: 0 },
+      stale: emptyStaleReport(),
       durationSeconds,
     };
   }

@@ -1,10 +1,12 @@
+import { phaseOfStatus } from '@runner-planner/core';
 import type { Database, Job } from '@runner-planner/database';
 import { type GitHubClient, showGitHubJob } from './github.js';
 import type { GitLabJobSource } from './gitlab.js';
 import type { CorrectionChange, ReconcileMetrics } from './metrics.js';
 
-/** What the forge says about a job we hold as incomplete. */
+/** What the forge says about a job we hold as incomplete, through the truth model's tables. */
 export type ForgeState =
+  | { kind: 'held' }
   | { kind: 'waiting' }
   | { kind: 'started'; startedAt: Date }
   | { kind: 'completed'; startedAt: Date | undefined; completedAt: Date }
@@ -16,6 +18,8 @@ export interface StaleCheckOptions {
   github: GitHubClient | undefined;
   gitlab: GitLabJobSource | undefined;
   staleAfterMs: number;
+  /** Held jobs are looked up after this long without an event or a lookup (default `staleAfterMs`). */
+  heldAfterMs?: number;
   batchSize: number;
   /** Forge lookups in flight at once (default 10; octokit's throttling caps GitHub at 10 too). */
   concurrency?: number;
@@ -32,7 +36,16 @@ export interface StaleCheckReport {
   errors: number;
 }
 
-const GITLAB_DONE = new Set(['success', 'failed', 'canceled', 'skipped']);
+/** The report of a check that looked nothing up. */
+export function emptyStaleReport(): StaleCheckReport {
+  return {
+    checked: 0,
+    corrected: { waiting: 0, started: 0, completed: 0, missing: 0 },
+    skipped: 0,
+    errors: 0,
+  };
+}
+
 const FORGE_NAME = { github: 'GitHub', gitlab: 'GitLab' } as const;
 
 function dateOr(value: string | null | undefined, fallback: Date): Date {
@@ -85,52 +98,56 @@ async function mapLimit<T>(
 }
 
 /**
- * Looks up every incomplete job with no event for `staleAfterMs` on its forge, a batch of
- * `batchSize` at a time, and writes what the forge says through the Database calls the webhook
- * path uses. A job the forge no longer knows is completed now, with the reason in `raw.reconciled`.
+ * Looks up every incomplete job with no event for `staleAfterMs` (held jobs: `heldAfterMs`) on
+ * its forge, a batch of `batchSize` at a time, maps the forge's status through the truth model
+ * and writes it through the Database calls the webhook path uses: a held job the forge now
+ * offers to runners starts counting. A job the forge no longer knows is completed now, with the
+ * reason in `raw.reconciled`.
  */
 export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleCheckReport> {
   const { db, metrics } = options;
-  const report: StaleCheckReport = {
-    checked: 0,
-    corrected: { started: 0, completed: 0, missing: 0 },
-    skipped: 0,
-    errors: 0,
-  };
+  const report = emptyStaleReport();
   const olderThan = new Date(options.now().getTime() - options.staleAfterMs);
+  const heldOlderThan = new Date(options.now().getTime() - (options.heldAfterMs ?? options.staleAfterMs));
+
+  /** A forge status through the truth model; a status it does not know changes nothing. */
+  function stateOf(
+    platform: 'github' | 'gitlab',
+    found: { status: string; started_at: string | null },
+    completedAt: string | null,
+  ): ForgeState {
+    const now = options.now();
+    switch (phaseOfStatus(platform, found.status)) {
+      case 'waiting':
+        return { kind: 'waiting' };
+      case 'running':
+        return { kind: 'started', startedAt: dateOr(found.started_at, now) };
+      case 'ended':
+        return {
+          kind: 'completed',
+          startedAt: optionalDate(found.started_at),
+          completedAt: dateOr(completedAt, now),
+        };
+      default:
+        // Held, or a status the model does not know yet: nothing to write.
+        return { kind: 'held' };
+    }
+  }
 
   async function forgeState(job: Job): Promise<ForgeState | undefined> {
-    const now = options.now();
     if (job.platform === 'github') {
       const repository = githubRepository(job.raw);
       if (options.github === undefined || repository === undefined) return undefined;
       const found = await showGitHubJob(options.github, repository, job.id);
       if (found === undefined) return { kind: 'missing' };
-      if (found.status === 'completed') {
-        return {
-          kind: 'completed',
-          startedAt: optionalDate(found.started_at),
-          completedAt: dateOr(found.completed_at, now),
-        };
-      }
-      if (found.status === 'in_progress')
-        return { kind: 'started', startedAt: dateOr(found.started_at, now) };
-      return { kind: 'waiting' };
+      return stateOf('github', found, found.completed_at);
     }
     if (job.platform === 'gitlab') {
       const project = gitlabProject(job.raw);
       if (options.gitlab === undefined || project === undefined) return undefined;
       const found = await options.gitlab.show(project, job.id);
       if (found === undefined) return { kind: 'missing' };
-      if (GITLAB_DONE.has(found.status)) {
-        return {
-          kind: 'completed',
-          startedAt: optionalDate(found.started_at),
-          completedAt: dateOr(found.finished_at, now),
-        };
-      }
-      if (found.status === 'running') return { kind: 'started', startedAt: dateOr(found.started_at, now) };
-      return { kind: 'waiting' };
+      return stateOf('gitlab', found, found.finished_at);
     }
     return undefined;
   }
@@ -139,8 +156,15 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
     const at = options.now().toISOString();
     const { platform, id } = job;
     switch (state.kind) {
-      case 'waiting':
+      case 'held':
+        // Still held (or held again as far as the forge says; a job never goes back, so a
+        // recorded wait or start stands): not listed again until RECONCILE_HELD_AFTER passes.
+        if (job.held) await db.markJobChecked(platform, id);
         return undefined;
+      case 'waiting':
+        if (!job.held) return undefined;
+        await db.updateJobWaiting(platform, id, { reconciled_waiting: { at } });
+        return 'waiting';
       case 'started':
         if (job.startedAt !== null) return undefined;
         await db.updateJobStarted(platform, id, state.startedAt, { reconciled_start: { at } });
@@ -192,7 +216,7 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
   let done = 0;
   let cursor: string | undefined;
   do {
-    const page = await db.listStaleJobs(olderThan, options.batchSize, cursor);
+    const page = await db.listStaleJobs(olderThan, options.batchSize, cursor, heldOlderThan);
     listed += page.jobs.length;
     if (page.jobs.length > 0) options.onProgress?.(done, listed);
     await mapLimit(page.jobs, options.concurrency ?? 10, async (job) => {

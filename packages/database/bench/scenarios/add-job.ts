@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Job } from '../../src/index.js';
+import type { NewJob } from '../../src/index.js';
 import type { Contender, Side } from '../contenders.js';
 import { matchingLabelSets, PLATFORM } from '../data.js';
 import { ID_BASE } from '../load.js';
@@ -30,7 +30,7 @@ export interface AddJobResult {
 const labelSets = matchingLabelSets();
 let nextId = ID_BASE.added;
 
-function freshJob(i: number): Omit<Job, 'assignedFlavor'> {
+function freshJob(i: number): NewJob {
   nextId += 1;
   const labels = labelSets[i % labelSets.length] ?? [];
   return {

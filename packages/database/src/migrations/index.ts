@@ -1,8 +1,10 @@
 import { InitialSchema } from './initial-schema.js';
+import { JobLifecycle } from './job-lifecycle.js';
 import { RawCompression } from './raw-compression.js';
 
 /** In order; a name, once released, never changes: it is what `mikro_orm_migrations` records. */
 export const migrations = [
   { name: 'Migration20261128000000_initial_schema', class: InitialSchema },
   { name: 'Migration20261128100000_raw_compression', class: RawCompression },
+  { name: 'Migration20261203000000_job_lifecycle', class: JobLifecycle },
 ];
