@@ -47,6 +47,8 @@ describe('applyJobEvent', () => {
       startedAt: new Date('2026-11-28T10:01:00Z'),
       completedAt: new Date('2026-11-28T10:05:00Z'),
       raw: { queued: expect.any(Object), in_progress: expect.any(Object), completed: expect.any(Object) },
+      held: false,
+      releasedAt: null,
       assigned: true,
     });
     expect(await fixture.db.getPressures('github')).toEqual({ x64: 0 });

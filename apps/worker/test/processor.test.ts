@@ -61,19 +61,24 @@ describe('GitHub events', () => {
     const { process } = processor({ selfHostedOnly: false });
     const outcomes = [];
     for (const example of examples) outcomes.push(await process(envelope('github', example)));
-    expect(outcomes.map((o) => (o.outcome === 'recorded' ? o.action : o.outcome))).toEqual(
-      examples.map(
-        (e) =>
-          ({ queued: 'queued', in_progress: 'started', completed: 'completed', waiting: 'ignored' })[
-            e.action
-          ],
-      ),
-    );
-    for (const example of examples.filter((e) => e.action !== 'waiting')) {
+    // The two examples of job 12877621891 wait for deployment protection rules: held.
+    expect(outcomes.map((o) => (o.outcome === 'recorded' ? o.action : o.outcome))).toEqual([
+      'started',
+      'completed',
+      'completed',
+      'started',
+      'started',
+      'queued',
+      'held',
+      'held',
+    ]);
+    for (const example of examples) {
       const row = await storedJob(fixture.db, 'github', String(example.workflow_job.id));
       expect(row, `job ${example.workflow_job.id}`).toBeDefined();
       expect(row?.raw).toHaveProperty(example.action);
     }
+    const held = await storedJob(fixture.db, 'github', '12877621891');
+    expect(held).toMatchObject({ held: true, assigned: false, raw: { queued: {}, waiting: {} } });
     const selfHosted = processor({ selfHostedOnly: true });
     const ignored = await selfHosted.process(envelope('github', examples[1]));
     expect(ignored).toEqual({
@@ -122,14 +127,68 @@ describe('GitLab events', () => {
   it('records the documented Job Hook with the tags the GitLab API reports', async () => {
     gitlab.setJob(380, { id: 1977, tag_list: ['Docker', 'linux'] });
     const { process } = processor();
+    // The documented hook is a `created` job: held until GitLab offers it to runners.
     expect(await process(envelope('gitlab', gitlabJobHook()))).toEqual({
       outcome: 'recorded',
-      action: 'queued',
+      action: 'held',
     });
     const row = await storedJob(fixture.db, 'gitlab', '1977');
+    expect(row?.held).toBe(true);
     expect(row?.labels).toEqual(['docker', 'linux']);
     expect(row?.createdAt).toEqual(new Date('2021-02-23T02:41:37Z'));
     expect(row?.raw).toHaveProperty('created');
+  });
+
+  it('counts only the jobs of a pipeline that wait for or run on a runner of the flavor', async () => {
+    // A new user's first pipeline against a flavor labelled docker: a build job, a later-stage
+    // test job, a manual deploy job and an untagged lint job. GitLab sends `created` for every
+    // job when the pipeline is created, then `pending` for the first stage (docs/pressure.md).
+    await fixture.db.addFlavor({
+      platform: 'gitlab',
+      name: 'docker',
+      labels: ['docker'],
+      priority: 0,
+      isDisabled: false,
+      minimumPressure: 0,
+    });
+    const jobs = { build: 7001, test: 7002, deploy: 7003, lint: 7004 };
+    for (const [name, id] of Object.entries(jobs)) {
+      gitlab.setJob(380, { id, tag_list: name === 'lint' ? [] : ['docker'] });
+    }
+    const { process } = processor();
+    const hook = (id: number, status: string) =>
+      process(
+        envelope(
+          'gitlab',
+          gitlabJobHook({
+            build_id: id,
+            build_status: status,
+            build_created_at_iso: new Date().toISOString(),
+          }),
+        ),
+      );
+    const pressure = async () => (await fixture.db.getPressures('gitlab')).docker;
+
+    for (const id of Object.values(jobs)) await hook(id, 'created');
+    expect(await pressure()).toBe(0);
+    await hook(jobs.build, 'pending');
+    await hook(jobs.lint, 'pending');
+    // The untagged lint job would wait for a runner that takes untagged jobs, not for docker.
+    expect(await pressure()).toBe(1);
+    await hook(jobs.build, 'running');
+    await hook(jobs.lint, 'running');
+    expect(await pressure()).toBe(1);
+    await hook(jobs.build, 'success');
+    await hook(jobs.test, 'pending');
+    expect(await pressure()).toBe(1);
+    await hook(jobs.test, 'success');
+    // The manual deploy job stays held until someone plays it: no machine for it meanwhile.
+    expect(await pressure()).toBe(0);
+    await hook(jobs.deploy, 'pending');
+    expect(await pressure()).toBe(1);
+    await hook(jobs.deploy, 'canceled');
+    expect(await pressure()).toBe(0);
+    expect((await storedJob(fixture.db, 'gitlab', String(jobs.lint)))?.assigned).toBe(false);
   });
 
   it('asks the API once per job and caches the answer', async () => {

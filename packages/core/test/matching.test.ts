@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { candidateFlavors, type Flavor, flavorCoversLabels, matchFlavor } from '../src/index.js';
+import {
+  candidateFlavors,
+  type Flavor,
+  flavorCoversLabels,
+  flavorFitsJob,
+  matchFlavor,
+  takesUntaggedJobs,
+} from '../src/index.js';
 
 const flavor = (name: string, overrides: Partial<Flavor> = {}): Flavor => ({
   platform: 'github',
@@ -87,5 +94,33 @@ describe('matchFlavor', () => {
         },
       ),
     );
+  });
+});
+
+describe('untagged GitLab jobs (run_untagged) and held jobs', () => {
+  const gitlab = (name: string, labels: string[], runUntagged?: boolean) =>
+    flavor(name, { platform: 'gitlab', labels, ...(runUntagged === undefined ? {} : { runUntagged }) });
+
+  it('a GitLab flavor takes untagged jobs when it has no labels or opts in; other platforms always', () => {
+    expect(takesUntaggedJobs(gitlab('bare', []))).toBe(true);
+    expect(takesUntaggedJobs(gitlab('tagged', ['docker']))).toBe(false);
+    expect(takesUntaggedJobs(gitlab('open', ['docker'], true))).toBe(true);
+    expect(takesUntaggedJobs(flavor('hub', { labels: ['large'] }))).toBe(true);
+  });
+
+  it('only fitting flavors are candidates for an untagged job; tagged jobs are unaffected', () => {
+    const flavors = [gitlab('tagged', ['docker'], false), gitlab('open', ['docker'], true)];
+    expect(candidateFlavors(flavors, job([], { platform: 'gitlab' })).map((f) => f.name)).toEqual(['open']);
+    expect(candidateFlavors(flavors, job(['docker'], { platform: 'gitlab' })).map((f) => f.name)).toEqual([
+      'tagged',
+      'open',
+    ]);
+    expect(flavorFitsJob(gitlab('tagged', ['docker']), { platform: 'gitlab', labels: ['  '] })).toBe(false);
+  });
+
+  it('a held job has no candidates', () => {
+    expect(
+      candidateFlavors([gitlab('bare', [])], { ...job([], { platform: 'gitlab' }), held: true }),
+    ).toEqual([]);
   });
 });

@@ -74,3 +74,27 @@ describe('parseNewJob', () => {
     expect(message).toContain('platform must not be empty');
   });
 });
+
+describe('parseFlavor: run_untagged', () => {
+  const base = { name: 'f', priority: 0, isDisabled: false, minimumPressure: 0 };
+  it('defaults a GitLab flavor to taking untagged jobs exactly when it has no labels', () => {
+    expect(parseFlavor({ ...base, platform: 'gitlab', labels: [] }).runUntagged).toBe(true);
+    expect(parseFlavor({ ...base, platform: 'gitlab', labels: ['docker'] }).runUntagged).toBe(false);
+    expect(
+      parseFlavor({ ...base, platform: 'gitlab', labels: ['docker'], runUntagged: true }).runUntagged,
+    ).toBe(true);
+  });
+
+  it('leaves it out on other platforms', () => {
+    expect(parseFlavor({ ...base, platform: 'github', labels: [] })).not.toHaveProperty('runUntagged');
+  });
+
+  it.each([
+    [{ platform: 'gitlab', labels: [], runUntagged: false }, 'runUntagged cannot be false'],
+    [{ platform: 'github', labels: [], runUntagged: true }, 'runUntagged applies to gitlab flavors only'],
+    [{ platform: 'gitlab', labels: [], runUntagged: 'yes' }, 'runUntagged must be a boolean'],
+  ])('refuses %j', (input, message) => {
+    expect(() => parseFlavor({ ...base, ...input })).toThrow(InvalidInputError);
+    expect(() => parseFlavor({ ...base, ...input })).toThrow(message);
+  });
+});

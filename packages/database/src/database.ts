@@ -38,7 +38,8 @@ export interface ListJobOptions {
 
 /** One page of `listStaleJobs`: pass `cursor` back to read the next page; undefined after the last. */
 export interface StaleJobPage {
-  jobs: Job[];
+  /** Each with the time of its last event, for `holdJob`'s check that nothing arrived since. */
+  jobs: (Job & { updatedAt: Date })[];
   cursor: string | undefined;
 }
 
@@ -356,7 +357,24 @@ export class Database {
       { orderBy: { pk: 'asc' }, limit },
     );
     const last = rows.at(-1);
-    return { jobs: rows.map(toJob), cursor: rows.length === limit && last ? String(last.pk) : undefined };
+    return {
+      jobs: rows.map((row) => ({ ...toJob(row), updatedAt: row.updatedAt })),
+      cursor: rows.length === limit && last ? String(last.pk) : undefined,
+    };
+  }
+
+  /**
+   * The forge says a job we count as waiting is held again (GitLab resets a skipped job to
+   * `created`, and sends no hook for either move): it stops counting until released. Only if
+   * no event touched the job since `lastEventAt` (the `updatedAt` it was listed with) and it
+   * has not started nor ended, so a webhook processed after the lookup wins. True if held now.
+   */
+  async holdJob(platform: string, id: string, lastEventAt: Date): Promise<boolean> {
+    checkArgument(argumentSchemas.platform, 'job', platform);
+    checkArgument(argumentSchemas.jobId, 'job', id);
+    checkArgument(argumentSchemas.date('lastEventAt'), 'job', lastEventAt);
+    const rows = await this.em().execute(sql.HOLD_JOB, [platform, id, lastEventAt.toISOString()]);
+    return rows.length > 0;
   }
 
   /** Reconciliation looked the held job up and found it still held: it is not listed again for a while. */

@@ -143,6 +143,13 @@ export const COUNT_INCOMPLETE_JOBS = {
     GROUP BY platform ORDER BY platform`,
 };
 
+/** Knex placeholders: platform, id, the updated_at the job was read with (as a JS Date: milliseconds). */
+export const HOLD_JOB = `
+  UPDATE job SET held = true, assigned_flavor = NULL, checked_at = now()
+  WHERE platform = ? AND id = ? AND date_trunc('milliseconds', updated_at) = ?::timestamptz
+    AND NOT held AND started_at IS NULL AND completed_at IS NULL
+  RETURNING 1 AS found`;
+
 /** Knex placeholders: platform, id. Reconciliation found the held job as it was. */
 export const MARK_JOB_CHECKED = 'UPDATE job SET checked_at = now() WHERE platform = ? AND id = ?';
 

@@ -256,3 +256,38 @@ describe('countIncompleteJobs', () => {
     ]);
   });
 });
+
+describe('holdJob (the forge says a job we count as waiting is held again)', () => {
+  async function listed(id: string) {
+    const page = await fixture.db.listStaleJobs(new Date(Date.now() + 60_000), 100);
+    const found = page.jobs.find((candidate) => candidate.id === id);
+    if (found === undefined) throw new Error(`job ${id} not listed`);
+    return found;
+  }
+
+  it('stops counting a waiting job when nothing happened since it was read', async () => {
+    await fixture.db.addFlavor(docker());
+    await fixture.db.addJob(job('1', { platform: 'gitlab', labels: ['docker'] }));
+    const read = await listed('1');
+    expect(await fixture.db.holdJob('gitlab', '1', read.updatedAt)).toBe(true);
+    expect(await stored('1')).toMatchObject({ held: true, assignedFlavor: null });
+    expect(await fixture.db.getPressures('gitlab')).toEqual({ docker: 0 });
+    // Released again by the forge's next pending hook.
+    await fixture.db.updateJobWaiting('gitlab', '1', { pending: {} });
+    expect(await fixture.db.getPressures('gitlab')).toEqual({ docker: 1 });
+  });
+
+  it('leaves the job alone when an event arrived after it was read, or it started', async () => {
+    await fixture.db.addFlavor(docker());
+    await fixture.db.addJob(job('1', { platform: 'gitlab', labels: ['docker'] }));
+    await fixture.db.addJob(job('2', { platform: 'gitlab', labels: ['docker'] }));
+    const first = await listed('1');
+    const second = await listed('2');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await fixture.db.updateJobWaiting('gitlab', '1', { pending: {} });
+    await fixture.db.updateJobStarted('gitlab', '2', new Date());
+    expect(await fixture.db.holdJob('gitlab', '1', first.updatedAt)).toBe(false);
+    expect(await fixture.db.holdJob('gitlab', '2', second.updatedAt)).toBe(false);
+    expect(await fixture.db.getPressures('gitlab')).toEqual({ docker: 2 });
+  });
+});

@@ -1,10 +1,10 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 /**
- * What a stale-job check wrote: a held job released to wait for a runner, a start, a
- * completion, or a completion for a job the forge no longer has.
+ * What a stale-job check wrote: a waiting job the forge holds again, a held job released to
+ * wait for a runner, a start, a completion, or a completion for a job the forge no longer has.
  */
-export type CorrectionChange = 'waiting' | 'started' | 'completed' | 'missing';
+export type CorrectionChange = 'held' | 'waiting' | 'started' | 'completed' | 'missing';
 
 export type ReconcileErrorKind = 'lookup' | 'deliveries' | 'redeliver' | 'write';
 
@@ -26,7 +26,7 @@ export function createReconcileMetrics(registry: Registry): ReconcileMetrics {
     }),
     corrected: new Counter({
       name: 'runner_planner_reconcile_corrected_total',
-      help: 'Stale jobs whose forge state was written by reconciliation, by platform and change (waiting, started, completed, missing).',
+      help: 'Stale jobs whose forge state was written by reconciliation, by platform and change (held, waiting, started, completed, missing).',
       labelNames: ['platform', 'change'],
       registers: [registry],
     }),

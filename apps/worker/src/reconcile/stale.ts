@@ -1,5 +1,5 @@
 import { phaseOfStatus } from '@runner-planner/core';
-import type { Database, Job } from '@runner-planner/database';
+import type { Database, StaleJobPage } from '@runner-planner/database';
 import { type GitHubClient, showGitHubJob } from './github.js';
 import type { GitLabJobSource } from './gitlab.js';
 import type { CorrectionChange, ReconcileMetrics } from './metrics.js';
@@ -40,11 +40,13 @@ export interface StaleCheckReport {
 export function emptyStaleReport(): StaleCheckReport {
   return {
     checked: 0,
-    corrected: { waiting: 0, started: 0, completed: 0, missing: 0 },
+    corrected: { held: 0, waiting: 0, started: 0, completed: 0, missing: 0 },
     skipped: 0,
     errors: 0,
   };
 }
+
+type StaleJob = StaleJobPage['jobs'][number];
 
 const FORGE_NAME = { github: 'GitHub', gitlab: 'GitLab' } as const;
 
@@ -134,7 +136,7 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
     }
   }
 
-  async function forgeState(job: Job): Promise<ForgeState | undefined> {
+  async function forgeState(job: StaleJob): Promise<ForgeState | undefined> {
     if (job.platform === 'github') {
       const repository = githubRepository(job.raw);
       if (options.github === undefined || repository === undefined) return undefined;
@@ -152,15 +154,20 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
     return undefined;
   }
 
-  async function write(job: Job, state: ForgeState): Promise<CorrectionChange | undefined> {
+  async function write(job: StaleJob, state: ForgeState): Promise<CorrectionChange | undefined> {
     const at = options.now().toISOString();
     const { platform, id } = job;
     switch (state.kind) {
       case 'held':
-        // Still held (or held again as far as the forge says; a job never goes back, so a
-        // recorded wait or start stands): not listed again until RECONCILE_HELD_AFTER passes.
-        if (job.held) await db.markJobChecked(platform, id);
-        return undefined;
+        if (job.held) {
+          // Still held: not looked up again until RECONCILE_HELD_AFTER passes.
+          await db.markJobChecked(platform, id);
+          return undefined;
+        }
+        // Counted as waiting, but the forge holds it (a skipped job reset to created: GitLab
+        // sends no hook for either). A start stands: no job goes back from running.
+        if (job.startedAt !== null) return undefined;
+        return (await db.holdJob(platform, id, job.updatedAt)) ? 'held' : undefined;
       case 'waiting':
         if (!job.held) return undefined;
         await db.updateJobWaiting(platform, id, { reconciled_waiting: { at } });
@@ -185,7 +192,7 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
     }
   }
 
-  async function check(job: Job): Promise<void> {
+  async function check(job: StaleJob): Promise<void> {
     const platform = job.platform;
     let state: ForgeState | undefined;
     try {
