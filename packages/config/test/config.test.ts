@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       githubHooks: [],
       reconcileIntervalMs: 5 * 60_000,
       reconcileStaleAfterMs: 15 * 60_000,
+      reconcileHeldAfterMs: 60 * 60_000,
       reconcileBatchSize: 100,
       githubSelfHostedOnly: true,
       githubImplicitLabels: [],
@@ -81,6 +82,7 @@ describe('loadConfig', () => {
         GITHUB_HOOKS: 'repo:octo/hello-world:12, org:octo-org:34',
         RECONCILE_INTERVAL: '2m',
         RECONCILE_STALE_AFTER: '3600',
+        RECONCILE_HELD_AFTER: '2h',
         RECONCILE_BATCH_SIZE: '250',
       }),
     ).toMatchObject({
@@ -91,13 +93,16 @@ describe('loadConfig', () => {
       ],
       reconcileIntervalMs: 120_000,
       reconcileStaleAfterMs: 3_600_000,
+      reconcileHeldAfterMs: 7_200_000,
       reconcileBatchSize: 250,
     });
+    expect(loadConfig({}).reconcileHeldAfterMs).toBe(3_600_000);
     const message = problemsOf({
       GITHUB_API_URL: 'ftp://x',
       GITHUB_HOOKS: 'repo:octo:12',
       RECONCILE_INTERVAL: 'often',
       RECONCILE_STALE_AFTER: '0',
+      RECONCILE_HELD_AFTER: 'sometimes',
       RECONCILE_BATCH_SIZE: '-1',
     });
     for (const expected of [
@@ -105,6 +110,7 @@ describe('loadConfig', () => {
       'GITHUB_HOOKS: "repo:octo:12" must be repo:OWNER/REPO:HOOK_ID, org:ORG:HOOK_ID or app',
       'RECONCILE_INTERVAL: must be a duration',
       'RECONCILE_STALE_AFTER: must be a duration',
+      'RECONCILE_HELD_AFTER: must be a duration',
       'RECONCILE_BATCH_SIZE: must be greater than 0',
     ]) {
       expect(message).toContain(expected);
