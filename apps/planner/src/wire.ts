@@ -73,10 +73,24 @@ export function readFlavorPayload(name: string, body: unknown): Flavor {
     problems.push(`minimum_pressure must be at most ${INT32_MAX}`);
   }
 
+  // Not in the original v1 API (GitLab only): absent or null leaves the domain's default.
+  const runUntagged = input.run_untagged ?? undefined;
+  if (runUntagged !== undefined && typeof runUntagged !== 'boolean') {
+    problems.push('run_untagged must be true or false');
+  }
+
   if (problems.length > 0) throw new PayloadError(problems.join('; '));
   try {
-    // The domain's own checks (reserved names) and label normalisation.
-    return parseFlavor({ platform, name, labels, priority, isDisabled, minimumPressure });
+    // The domain's own checks (reserved names, where run_untagged applies) and label normalisation.
+    return parseFlavor({
+      platform,
+      name,
+      labels,
+      priority,
+      isDisabled,
+      minimumPressure,
+      ...(runUntagged === undefined ? {} : { runUntagged }),
+    });
   } catch (err) {
     if (err instanceof InvalidInputError) throw new PayloadError(err.problems.join('; '));
     throw err;

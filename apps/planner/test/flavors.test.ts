@@ -56,6 +56,7 @@ describe('POST /api/v1/flavors/{name}', () => {
       priority: 0,
       isDisabled: false,
       minimumPressure: 0,
+      runUntagged: true,
     });
   });
 
@@ -166,6 +167,90 @@ describe('POST /api/v1/flavors/{name}', () => {
   });
 });
 
+describe('run_untagged (GitLab flavors only)', () => {
+  const gitlab = (body: Record<string, unknown>) => ({ platform: 'gitlab', labels: ['docker'], ...body });
+  const read = async (name: string) => (await call(fixture.app, 'GET', `/api/v1/flavors/${name}`)).json();
+
+  it.each([
+    ['true', { run_untagged: true }, true],
+    ['false', { run_untagged: false }, false],
+    ['absent (a flavor with labels takes no untagged jobs)', {}, false],
+    ['null, as if absent', { run_untagged: null }, false],
+  ])('stores a gitlab flavor with labels and run_untagged %s', async (_case, body, stored) => {
+    const response = await call(fixture.app, 'POST', '/api/v1/flavors/docker', { body: gitlab(body) });
+    expect(response.statusCode).toBe(201);
+    expect(await read('docker')).toEqual({
+      platform: 'gitlab',
+      name: 'docker',
+      labels: ['docker'],
+      priority: 0,
+      is_disabled: false,
+      minimum_pressure: 0,
+      run_untagged: stored,
+    });
+  });
+
+  it('defaults to true for a gitlab flavor without labels', async () => {
+    await call(fixture.app, 'POST', '/api/v1/flavors/any', { body: { platform: 'gitlab' } });
+    expect(await read('any')).toMatchObject({ labels: [], run_untagged: true });
+  });
+
+  it('decides whether untagged jobs go to the flavor', async () => {
+    await fixture.db.addJob(job([], { platform: 'gitlab' }));
+    await call(fixture.app, 'POST', '/api/v1/flavors/no', { body: gitlab({ run_untagged: false }) });
+    expect(await fixture.db.getPressures('gitlab')).toEqual({ no: 0 });
+    await call(fixture.app, 'POST', '/api/v1/flavors/yes', { body: gitlab({ run_untagged: true }) });
+    expect(await fixture.db.getPressures('gitlab')).toEqual({ no: 0, yes: 1 });
+  });
+
+  it.each([
+    ['a string', 'true'],
+    ['a number', 1],
+    ['an object', { value: true }],
+  ])('answers 400 naming the field to %s', async (_case, value) => {
+    expectText(
+      await call(fixture.app, 'POST', '/api/v1/flavors/bad', { body: gitlab({ run_untagged: value }) }),
+      400,
+      'invalid payload: run_untagged must be true or false',
+    );
+    await expect(fixture.db.listFlavors('gitlab')).resolves.toEqual([]);
+  });
+
+  it('answers 400 with the domain’s reason to false on a gitlab flavor without labels', async () => {
+    expectText(
+      await call(fixture.app, 'POST', '/api/v1/flavors/bad', {
+        body: { platform: 'gitlab', run_untagged: false },
+      }),
+      400,
+      'invalid payload: a gitlab flavor without labels takes untagged jobs: runUntagged cannot be false',
+    );
+    await expect(fixture.db.listFlavors('gitlab')).resolves.toEqual([]);
+  });
+
+  it.each([true, false])('answers 400 with the domain’s reason to %s on a github flavor', async (value) => {
+    expectText(
+      await call(fixture.app, 'POST', '/api/v1/flavors/bad', { body: { ...FULL, run_untagged: value } }),
+      400,
+      'invalid payload: runUntagged applies to gitlab flavors only',
+    );
+    await expect(fixture.db.listFlavors('github')).resolves.toEqual([]);
+  });
+
+  it('leaves the JSON of a github flavor as the original v1 API wrote it', async () => {
+    await call(fixture.app, 'POST', '/api/v1/flavors/large', { body: { ...FULL, run_untagged: null } });
+    const expected = {
+      platform: 'github',
+      name: 'large',
+      labels: ['large', 'x64'],
+      priority: 5,
+      is_disabled: false,
+      minimum_pressure: 2,
+    };
+    expect(await read('large')).toEqual(expected);
+    expect((await call(fixture.app, 'GET', '/api/v1/flavors')).json()).toEqual([expected]);
+  });
+});
+
 describe('GET /api/v1/flavors', () => {
   it('lists the flavors of every platform in snake_case, by name', async () => {
     await fixture.db.addFlavor(flavor('b-gitlab', { platform: 'gitlab', labels: ['docker'], priority: 3 }));
@@ -189,6 +274,7 @@ describe('GET /api/v1/flavors', () => {
         priority: 3,
         is_disabled: false,
         minimum_pressure: 0,
+        run_untagged: false,
       },
     ]);
   });
