@@ -166,6 +166,65 @@ describe('flavor', () => {
   });
 });
 
+describe('flavor run_untagged (GitLab)', () => {
+  const addGitLab = (name: string, ...args: string[]) =>
+    cli('flavor', 'add', name, '--platform', 'gitlab', ...args, '--json');
+  const runUntagged = async (name: string, ...args: string[]) => {
+    const added = await addGitLab(name, ...args);
+    expect(added.stderr).toBe('');
+    return JSON.parse(added.stdout).run_untagged;
+  };
+
+  it('is set by --run-untagged / --no-run-untagged, else true only without labels', async () => {
+    expect(await runUntagged('gl-yes', '--labels', 'docker', '--run-untagged')).toBe(true);
+    expect(await runUntagged('gl-no', '--labels', 'docker', '--no-run-untagged')).toBe(false);
+    expect(await runUntagged('gl-default', '--labels', 'docker')).toBe(false);
+    expect(await runUntagged('gl-bare', '--labels', '')).toBe(true);
+    expect(JSON.parse((await cli('flavor', 'get', 'gl-yes', '--json')).stdout)).toEqual([
+      {
+        name: 'gl-yes',
+        platform: 'gitlab',
+        labels: ['docker'],
+        priority: 0,
+        is_disabled: false,
+        minimum_pressure: 0,
+        run_untagged: true,
+      },
+    ]);
+  });
+
+  it('shows in the table for gitlab flavors, as - for github ones', async () => {
+    expect((await cli('flavor', 'add', 'gh-plain', '--platform', 'github', '--labels', 'x')).code).toBe(0);
+    expect((await addGitLab('gl-table-yes', '--labels', 'docker', '--run-untagged')).code).toBe(0);
+    expect((await addGitLab('gl-table-no', '--labels', 'docker')).code).toBe(0);
+    const lines = (await cli('flavor', 'list')).stdout.split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+PLATFORM\s+LABELS\s+PRIORITY\s+ENABLED\s+MIN PRESSURE\s+RUN UNTAGGED$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^gh-plain\s+github\s+x\s+0\s+yes\s+0\s+-$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^gl-table-yes\s+gitlab\s+docker\s+0\s+yes\s+0\s+yes$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^gl-table-no\s+gitlab\s+docker\s+0\s+yes\s+0\s+no$/));
+    const github = JSON.parse((await cli('flavor', 'get', 'gh-plain', '--json')).stdout)[0];
+    expect(github).not.toHaveProperty('run_untagged');
+  });
+
+  it.each([
+    [
+      'on a github flavor',
+      ['gh-untagged', '--platform', 'github', '--labels', 'x', '--run-untagged'],
+      'runner-planner: invalid flavor: runUntagged applies to gitlab flavors only\n',
+    ],
+    [
+      'false on a gitlab flavor without labels',
+      ['gl-impossible', '--platform', 'gitlab', '--labels', '', '--no-run-untagged'],
+      'runner-planner: invalid flavor: a gitlab flavor without labels takes untagged jobs: runUntagged cannot be false\n',
+    ],
+  ])('is refused %s, in one line, adding nothing', async (_case, args, message) => {
+    const refused = await cli('flavor', 'add', ...args);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(message);
+    expect((await cli('flavor', 'get', args[0] as string)).stderr).toContain('does not exist');
+  });
+});
+
 describe('token', () => {
   it('creates, lists and deletes; refuses duplicates and unknown names', async () => {
     const created = await cli('token', 'create', 'ci', '--json');

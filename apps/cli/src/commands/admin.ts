@@ -23,10 +23,14 @@ async function flavorNamed(db: Database, name: string): Promise<Flavor> {
   }
 }
 
+/** GitLab's run_untagged; `-` for other platforms, which have no such setting. */
+const untaggedCell = (flavor: Flavor) =>
+  flavor.runUntagged === undefined ? '-' : flavor.runUntagged ? 'yes' : 'no';
+
 function printFlavors(flavors: Flavor[], json: boolean) {
   if (json) return printJson(flavors.map(flavorToJson));
   printTable(
-    ['NAME', 'PLATFORM', 'LABELS', 'PRIORITY', 'ENABLED', 'MIN PRESSURE'],
+    ['NAME', 'PLATFORM', 'LABELS', 'PRIORITY', 'ENABLED', 'MIN PRESSURE', 'RUN UNTAGGED'],
     flavors.map((f) => [
       f.name,
       f.platform,
@@ -34,6 +38,7 @@ function printFlavors(flavors: Flavor[], json: boolean) {
       String(f.priority),
       f.isDisabled ? 'no' : 'yes',
       String(f.minimumPressure),
+      untaggedCell(f),
     ]),
   );
 }
@@ -48,6 +53,11 @@ export function registerFlavor(program: Command): void {
     .option('--priority <n>', 'higher wins among flavors covering a job', integer('--priority'), 0)
     .option('--minimum-pressure <n>', 'pressure never reported below this', integer('--minimum-pressure'), 0)
     .option('--disabled', 'add it disabled', false)
+    .option(
+      '--run-untagged',
+      'gitlab only: take jobs without tags too (default: only a flavor without labels does)',
+    )
+    .option('--no-run-untagged', 'gitlab only: take no jobs without tags (needs labels)')
     .option('--json', 'print the flavor as JSON')
     .action(async (name: string, options) => {
       const labels = String(options.labels)
@@ -61,6 +71,8 @@ export function registerFlavor(program: Command): void {
         priority: options.priority,
         isDisabled: options.disabled,
         minimumPressure: options.minimumPressure,
+        // Neither flag given: the domain's default (a flavor without labels takes untagged jobs).
+        ...(options.runUntagged === undefined ? {} : { runUntagged: options.runUntagged }),
       };
       await withDatabase(async (db) => {
         try {
