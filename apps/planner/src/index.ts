@@ -19,3 +19,10 @@ export { NDJSON, PressureStream, type PressureStreamOptions } from './pressure-s
 export { ALL_FLAVORS } from './routes/pressure.js';
 export { type RunningPlanner, type StartPlannerOptions, startPlanner } from './start.js';
 export type { FlavorJson, JobJson } from './wire.js';
+export {
+  allFlavors,
+  explainRecordedJob,
+  explanationToJson,
+  type FlavorVerdictJson,
+  type JobExplanationJson,
+} from './why.js';

@@ -67,6 +67,7 @@ const ANY_TOKEN: Route[] = [
   { method: 'GET', url: '/api/v1/jobs/github', ok: 200 },
   { method: 'GET', url: '/api/v1/jobs/github/1', ok: 404 },
   { method: 'PATCH', url: '/api/v1/jobs/github/1', body: { started_at: '2026-01-01T00:00:00Z' }, ok: 404 },
+  { method: 'GET', url: '/api/jobs/github/1/why', ok: 404 },
 ];
 
 let general: string;

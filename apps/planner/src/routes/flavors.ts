@@ -1,8 +1,9 @@
-import { type Flavor, InvalidInputError, PLATFORMS } from '@runner-planner/core';
+import { type Flavor, InvalidInputError } from '@runner-planner/core';
 import { type Database, ExistError, NotExistError } from '@runner-planner/database';
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import { FLAVOR_NOT_FOUND, PayloadError, sendText } from '../respond.js';
+import { allFlavors } from '../why.js';
 import { flavorToJson, readDisabledPayload, readFlavorPayload } from '../wire.js';
 
 export interface FlavorRouteOptions {
@@ -21,9 +22,7 @@ export async function flavorRoutes(app: FastifyInstance, options: FlavorRouteOpt
   const adminOnly = { onRequest: auth.requireAuth({ adminOnly: true }) };
 
   app.get('/api/v1/flavors', adminOnly, async () => {
-    const lists = await Promise.all(PLATFORMS.map((platform) => db.listFlavors(platform)));
-    return lists
-      .flat()
+    return (await allFlavors(db))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map(flavorToJson);
   });

@@ -2,6 +2,7 @@ import { type Database, NotExistError } from '@runner-planner/database';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import { JOB_NOT_FOUND, sendText } from '../respond.js';
+import { explainRecordedJob, explanationToJson, NEVER_RECORDED } from '../why.js';
 import { isKnownPlatformName, jobToJson, PLATFORM_CHOICES, readJobQuery, readJobUpdate } from '../wire.js';
 
 export interface JobRouteOptions {
@@ -17,7 +18,10 @@ interface JobParams extends PlatformParams {
   id: string;
 }
 
-/** Jobs as recorded from webhooks: list, read, and set start/completion times by hand. */
+/**
+ * Jobs as recorded from webhooks: list, read, set start/completion times by hand, and explain
+ * why a job is (not) counted.
+ */
 export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions): Promise<void> {
   const { db, auth } = options;
   const anyToken = { onRequest: auth.requireAuth() };
@@ -67,6 +71,15 @@ export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions):
       throw err;
     }
     return reply.code(204).send();
+  });
+
+  // Outside /api/v1: v1 stays the original planner's API, which clients are written against.
+  app.get<{ Params: JobParams }>('/api/jobs/:platform/:id/why', anyToken, async (request, reply) => {
+    const { platform, id } = request.params;
+    if (!isKnownPlatformName(platform)) return unknownPlatform(reply, platform);
+    const job = await findJob(db, platform, id);
+    if (job === undefined) return sendText(reply, 404, `job ${platform}/${id} not found: ${NEVER_RECORDED}`);
+    return explanationToJson(await explainRecordedJob(db, job));
   });
 }
 
