@@ -1,3 +1,4 @@
+import { loadConfig } from '@runner-planner/config';
 import { Database } from '@runner-planner/database';
 import { DEFAULT_QUEUE_PREFIX } from '@runner-planner/queue';
 import { readRuntime } from './data-dir.js';
@@ -35,8 +36,13 @@ export async function queueSettings(): Promise<{ redisUrl: string; prefix: strin
   };
 }
 
+/**
+ * The database, counting pressure with `PRESSURE_STALE_AFTER` like the apps do: `pressure` and
+ * `jobs why` must agree with what the planner answers.
+ */
 export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await Database.connect(await databaseUrl());
+  const { pressureStaleAfterMs } = loadConfig({ PRESSURE_STALE_AFTER: process.env.PRESSURE_STALE_AFTER });
+  const db = await Database.connect(await databaseUrl(), { staleAfterMs: pressureStaleAfterMs });
   try {
     return await work(db);
   } finally {

@@ -1,5 +1,6 @@
-import { flavorToJson, jobToJson, PLATFORMS } from '@runner-planner/core';
+import { type FlavorVerdict, flavorToJson, type Job, jobToJson, PLATFORMS } from '@runner-planner/core';
 import { type Database, ExistError, type Flavor, NotExistError } from '@runner-planner/database';
+import { explainRecordedJob, explanationToJson, NEVER_RECORDED } from '@runner-planner/planner/why';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, printJson, printTable, withDatabase } from '../context.js';
 
@@ -212,6 +213,32 @@ export function registerPressure(program: Command): void {
     });
 }
 
+async function jobNamed(db: Database, platform: string, id: string): Promise<Job> {
+  if (!(PLATFORMS as readonly string[]).includes(platform)) {
+    throw new CliError(`unknown platform "${platform}" (github or gitlab)`);
+  }
+  const [job] = id === '' ? [] : await db.listJobs(platform, { withId: id, limit: 1 });
+  if (job === undefined) throw new CliError(`job ${platform}/${id} does not exist: ${NEVER_RECORDED}`);
+  return job;
+}
+
+function verdictWords(verdict: FlavorVerdict, assignedFlavor: string | null): string {
+  switch (verdict.refusal) {
+    case null:
+      return verdict.flavor === assignedFlavor ? 'fits (assigned)' : 'fits';
+    case 'missing-labels':
+      return `lacks labels ${verdict.missingLabels.join(', ')}`;
+    case 'disabled':
+      return 'disabled';
+    case 'untagged':
+      return 'takes no untagged jobs';
+    case 'other-platform':
+      return 'other platform';
+    case 'lower-priority':
+      return 'lower priority';
+  }
+}
+
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('inspect recorded jobs');
   jobs
@@ -246,13 +273,31 @@ export function registerJobs(program: Command): void {
     .command('get <platform> <id>')
     .description('one job, as JSON')
     .action(async (platform: string, id: string) => {
-      if (!(PLATFORMS as readonly string[]).includes(platform)) {
-        throw new CliError(`unknown platform "${platform}" (github or gitlab)`);
-      }
+      await withDatabase(async (db) => printJson(jobToJson(await jobNamed(db, platform, id))));
+    });
+  jobs
+    .command('why <platform> <id>')
+    .description('why a job is (not) picked up: its phase, and every flavor that could or could not take it')
+    .option('--json', 'print the JSON of the planner route GET /api/jobs/{platform}/{id}/why')
+    .action(async (platform: string, id: string, options) => {
       await withDatabase(async (db) => {
-        const [job] = await db.listJobs(platform, { withId: id, limit: 1 });
-        if (job === undefined) throw new CliError(`job ${platform}/${id} does not exist`);
-        printJson(jobToJson(job));
+        const explanation = await explainRecordedJob(db, await jobNamed(db, platform, id));
+        if (options.json) return printJson(explanationToJson(explanation));
+        const labels = explanation.labels.length === 0 ? 'none' : explanation.labels.join(', ');
+        process.stdout.write(`${platform} job ${id}: ${explanation.summary}\nlabels: ${labels}\n\n`);
+        if (explanation.flavors.length === 0) {
+          process.stdout.write('no flavors at all: add one with runner-planner flavor add\n');
+          return;
+        }
+        printTable(
+          ['FLAVOR', 'PLATFORM', 'PRIORITY', 'VERDICT'],
+          explanation.flavors.map((verdict) => [
+            verdict.flavor,
+            verdict.platform,
+            String(verdict.priority),
+            verdictWords(verdict, explanation.assignedFlavor),
+          ]),
+        );
       });
     });
 }
