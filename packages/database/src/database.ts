@@ -36,6 +36,18 @@ export interface ListJobOptions {
   limit?: number;
 }
 
+/** Which incomplete jobs reconciliation should look up now; see `listStaleJobs`. */
+export interface StaleJobQuery {
+  now: Date;
+  /** Jobs that are not held: looked up after this long without an event. */
+  staleAfterMs: number;
+  /** Held jobs: first looked up after this long without an event (default `staleAfterMs`). */
+  heldAfterMs?: number;
+  limit: number;
+  /** The `cursor` of the previous page. */
+  after?: string;
+}
+
 /** One page of `listStaleJobs`: pass `cursor` back to read the next page; undefined after the last. */
 export interface StaleJobPage {
   /** Each with the time of its last event, for `holdJob`'s check that nothing arrived since. */
@@ -320,46 +332,49 @@ export class Database {
   }
 
   /**
-   * Incomplete jobs of any platform whose last event is older than `olderThan`, a page of at
-   * most `limit` in storage order; `after` is the cursor of the previous page. Reconciliation
-   * reads them to look each one up on its forge. Held jobs wait far longer on their forge (a
-   * manual job may never be played), so they are listed only once neither an event nor a
-   * lookup (`markJobChecked`) has touched them since `heldOlderThan` (default `olderThan`).
+   * The incomplete jobs reconciliation should look up on their forge at `query.now`, a page of
+   * at most `limit` in storage order; `after` is the cursor of the previous page.
+   * - A job that counts (or waits for a flavor): no event for `staleAfterMs`.
+   * - A held job: no event for `heldAfterMs` (default `staleAfterMs`), and not looked up
+   *   (`markJobChecked`) since it was half as old as now. A manual job may never be played, so
+   *   each held job is looked up at ages of about 1, 2, 4, 8… times `heldAfterMs`: a lost hook
+   *   is found within hours, and a held job costs a logarithmic number of API calls however
+   *   long it stays.
    */
-  async listStaleJobs(
-    olderThan: Date,
-    limit: number,
-    after?: string,
-    heldOlderThan: Date = olderThan,
-  ): Promise<StaleJobPage> {
-    checkArgument(argumentSchemas.date('olderThan'), 'stale job query', olderThan);
-    checkArgument(argumentSchemas.date('heldOlderThan'), 'stale job query', heldOlderThan);
-    if (!Number.isInteger(limit) || limit <= 0) {
-      throw new InvalidInputError('stale job query', ['limit must be a positive integer']);
+  async listStaleJobs(query: StaleJobQuery): Promise<StaleJobPage> {
+    const { now, staleAfterMs, limit, after } = query;
+    const heldAfterMs = query.heldAfterMs ?? staleAfterMs;
+    checkArgument(argumentSchemas.date('now'), 'stale job query', now);
+    const problems: string[] = [];
+    for (const [name, value] of [
+      ['staleAfterMs', staleAfterMs],
+      ['heldAfterMs', heldAfterMs],
+    ] as const) {
+      if (!Number.isFinite(value) || value < 0) problems.push(`${name} must be a non-negative number`);
     }
-    if (after !== undefined && !/^\d+$/.test(after)) {
-      throw new InvalidInputError('stale job query', ['cursor must come from a previous page']);
-    }
-    const rows = await this.em().find(
-      JobEntity,
-      {
-        completedAt: null,
-        $or: [
-          { held: false, updatedAt: { $lt: olderThan } },
-          {
-            held: true,
-            updatedAt: { $lt: heldOlderThan },
-            $or: [{ checkedAt: null }, { checkedAt: { $lt: heldOlderThan } }],
-          },
-        ],
-        ...(after === undefined ? {} : { pk: { $gt: after } }),
-      },
-      { orderBy: { pk: 'asc' }, limit },
-    );
+    if (!Number.isInteger(limit) || limit <= 0) problems.push('limit must be a positive integer');
+    if (after !== undefined && !/^\d+$/.test(after)) problems.push('cursor must come from a previous page');
+    if (problems.length > 0) throw new InvalidInputError('stale job query', problems);
+
+    const picked = await this.em().execute<{ pk: string }[]>(sql.SELECT_STALE_JOBS, [
+      after ?? '0',
+      new Date(now.getTime() - staleAfterMs).toISOString(),
+      new Date(now.getTime() - heldAfterMs).toISOString(),
+      now.toISOString(),
+      limit,
+    ]);
+    const rows =
+      picked.length === 0
+        ? []
+        : await this.em().find(
+            JobEntity,
+            { pk: { $in: picked.map((row) => String(row.pk)) } },
+            { orderBy: { pk: 'asc' } },
+          );
     const last = rows.at(-1);
     return {
       jobs: rows.map((row) => ({ ...toJob(row), updatedAt: row.updatedAt })),
-      cursor: rows.length === limit && last ? String(last.pk) : undefined,
+      cursor: picked.length === limit && last ? String(last.pk) : undefined,
     };
   }
 

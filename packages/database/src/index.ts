@@ -7,6 +7,7 @@ export {
   type IncompleteJobCounts,
   type ListJobOptions,
   type StaleJobPage,
+  type StaleJobQuery,
 } from './database.js';
 export { ExistError, NotExistError } from './errors.js';
 export { migrate } from './migrate.js';

@@ -143,6 +143,22 @@ export const COUNT_INCOMPLETE_JOBS = {
     GROUP BY platform ORDER BY platform`,
 };
 
+/**
+ * Keys of the jobs reconciliation should look up (see `Database.listStaleJobs`). Knex
+ * placeholders: after-key, stale cut-off, held cut-off, now, limit. A held job last looked up
+ * at `checked_at` is due again once its age doubled since: checked_at < updated_at + (now - updated_at) / 2.
+ */
+export const SELECT_STALE_JOBS = `
+  SELECT pk FROM job
+  WHERE completed_at IS NULL AND pk > ?::bigint
+    AND CASE WHEN NOT held THEN updated_at < ?::timestamptz
+             ELSE updated_at < ?::timestamptz
+                  AND (checked_at IS NULL
+                       OR checked_at < updated_at + (?::timestamptz - updated_at) / 2)
+        END
+  ORDER BY pk
+  LIMIT ?`;
+
 /** Knex placeholders: platform, id, the updated_at the job was read with (as a JS Date: milliseconds). */
 export const HOLD_JOB = `
   UPDATE job SET held = true, assigned_flavor = NULL, checked_at = now()

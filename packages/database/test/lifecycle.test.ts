@@ -217,24 +217,32 @@ describe('GitLab flavors and untagged jobs (run_untagged)', () => {
 });
 
 describe('reconciliation of held jobs', () => {
-  it('lists held jobs only after the longer held horizon, and not again soon after a lookup', async () => {
+  const HOUR = 3_600_000;
+  const ids = async (now: Date) =>
+    (await fixture.db.listStaleJobs({ now, staleAfterMs: 60_000, heldAfterMs: HOUR, limit: 10 })).jobs
+      .map((j) => j.id)
+      .sort();
+  const inHours = (hours: number) => new Date(Date.now() + hours * HOUR);
+
+  it('lists held jobs after the longer held window, then at ages of about 1, 2, 4… windows', async () => {
     await fixture.db.addJob(job('held', { platform: 'gitlab', held: true }));
     await fixture.db.addJob(job('open', { platform: 'gitlab' }));
-    const soon = new Date(Date.now() + 60_000);
-    const later = new Date(Date.now() + 3_600_000);
-    const ids = async (olderThan: Date, heldOlderThan: Date) =>
-      (await fixture.db.listStaleJobs(olderThan, 10, undefined, heldOlderThan)).jobs.map((j) => j.id).sort();
+    expect(await ids(inHours(0.5))).toEqual(['open']);
+    expect(await ids(inHours(1.1))).toEqual(['held', 'open']);
 
-    expect(await ids(soon, new Date(Date.now() - 60_000))).toEqual(['open']);
-    expect(await ids(soon, soon)).toEqual(['held', 'open']);
+    // Looked up now (its last event an hour and more ago, as if we were at inHours(1.1)).
+    await fixture.sql.query(`UPDATE job SET updated_at = now() - interval '70 minutes'`);
     await fixture.db.markJobChecked('gitlab', 'held');
-    expect(await ids(soon, new Date(Date.now() - 1_000))).toEqual(['open']);
-    expect(await ids(soon, later)).toEqual(['held', 'open']);
-    // Without a held horizon, held jobs follow the same one as the rest.
-    expect((await fixture.db.listStaleJobs(later, 10)).jobs.map((j) => j.id).sort()).toEqual([
-      'held',
-      'open',
-    ]);
+    expect(await ids(inHours(0))).toEqual(['open']);
+    // Due again once its age has doubled since the lookup: about 70 more minutes.
+    expect(await ids(inHours(1))).toEqual(['open']);
+    expect(await ids(inHours(1.3))).toEqual(['held', 'open']);
+  });
+
+  it('lists held jobs with the other jobs when no held window is given', async () => {
+    await fixture.db.addJob(job('held', { platform: 'gitlab', held: true }));
+    const page = await fixture.db.listStaleJobs({ now: inHours(0.1), staleAfterMs: 60_000, limit: 10 });
+    expect(page.jobs.map((j) => j.id)).toEqual(['held']);
   });
 });
 
@@ -259,7 +267,11 @@ describe('countIncompleteJobs', () => {
 
 describe('holdJob (the forge says a job we count as waiting is held again)', () => {
   async function listed(id: string) {
-    const page = await fixture.db.listStaleJobs(new Date(Date.now() + 60_000), 100);
+    const page = await fixture.db.listStaleJobs({
+      now: new Date(Date.now() + 60_000),
+      staleAfterMs: 0,
+      limit: 100,
+    });
     const found = page.jobs.find((candidate) => candidate.id === id);
     if (found === undefined) throw new Error(`job ${id} not listed`);
     return found;

@@ -16,6 +16,8 @@ export interface CreateTestDatabaseOptions {
 }
 
 const NAME_PREFIX = 'rp_test_';
+/** How long a drop waits for sessions that are closing before it terminates them. */
+const CLOSING_SESSIONS_WAIT_MS = 3_000;
 const MAX_LABEL_LENGTH = 30;
 
 /** Creates a fresh, uniquely named database for one test file (call it in `beforeAll`). */
@@ -33,12 +35,28 @@ export async function createTestDatabase(
     name,
     drop: () => {
       dropped ??= withClient(adminUrl, async (client) => {
+        // pg.Pool#end() resolves before its clients' connections have closed: terminating one
+        // then makes the server send it a FATAL that the ended pool re-emits as an unhandled
+        // 'error' in whichever test file runs next. So closing sessions get a moment first.
+        await waitForSessionsToClose(client, name);
         // FORCE (PostgreSQL 13+) terminates sessions a test left open, e.g. a pool it never closed.
         await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
       });
       return dropped;
     },
   };
+}
+
+async function waitForSessionsToClose(client: pg.Client, database: string): Promise<void> {
+  const deadline = Date.now() + CLOSING_SESSIONS_WAIT_MS;
+  while (Date.now() < deadline) {
+    const { rows } = await client.query<{ sessions: number }>(
+      'SELECT count(*)::int AS sessions FROM pg_stat_activity WHERE datname = $1',
+      [database],
+    );
+    if (rows[0]?.sessions === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** The admin URL the database global setup provided to this test run. */

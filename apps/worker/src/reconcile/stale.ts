@@ -109,8 +109,6 @@ async function mapLimit<T>(
 export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleCheckReport> {
   const { db, metrics } = options;
   const report = emptyStaleReport();
-  const olderThan = new Date(options.now().getTime() - options.staleAfterMs);
-  const heldOlderThan = new Date(options.now().getTime() - (options.heldAfterMs ?? options.staleAfterMs));
 
   /** A forge status through the truth model; a status it does not know changes nothing. */
   function stateOf(
@@ -223,7 +221,13 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
   let done = 0;
   let cursor: string | undefined;
   do {
-    const page = await db.listStaleJobs(olderThan, options.batchSize, cursor, heldOlderThan);
+    const page = await db.listStaleJobs({
+      now: options.now(),
+      staleAfterMs: options.staleAfterMs,
+      ...(options.heldAfterMs === undefined ? {} : { heldAfterMs: options.heldAfterMs }),
+      limit: options.batchSize,
+      ...(cursor === undefined ? {} : { after: cursor }),
+    });
     listed += page.jobs.length;
     if (page.jobs.length > 0) options.onProgress?.(done, listed);
     await mapLimit(page.jobs, options.concurrency ?? 10, async (job) => {
