@@ -53,7 +53,6 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
     'ADMIN_TOKEN',
     'the planner API and the queue dashboard are managed with it',
   );
-  const databaseUrl = requireSetting(config.databaseUrl, 'DATABASE_URL', 'the planner metrics read from it');
   const heartbeatMs = config.pressureHeartbeatSeconds * 1000;
 
   const app = Fastify({ logger: loggerOptions(options.logger, config) });
@@ -64,7 +63,6 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
   });
   const metrics = createPlannerMetrics({
     db,
-    databaseUrl,
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     streams: () => hub.size,

@@ -1,4 +1,4 @@
-import type { Database } from '@runner-planner/database';
+import type { Database, IncompleteJobCounts } from '@runner-planner/database';
 import {
   closeQueuesAndConnection,
   producerConnection,
@@ -6,10 +6,11 @@ import {
   whenConnected,
 } from '@runner-planner/queue';
 import { Queue } from 'bullmq';
-import pg from 'pg';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export const PLATFORMS = ['github', 'gitlab'] as const;
+/** States reported by `runner_planner_jobs`: held jobs are known to the forge but never counted. */
+export const JOB_STATES = ['held', 'queued', 'running'] as const;
 /** BullMQ states reported by `runner_planner_queue_jobs`; `failed` holds the dead letters. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 /** Every BullMQ queue of the system, reported by `runner_planner_queue_jobs`. */
@@ -22,8 +23,6 @@ export interface PlannerMetricsOptions {
   /** Where to register; a new registry by default. A shared registry (all-in-one start) works. */
   registry?: Registry;
   db: Database;
-  /** For the one counting query the Database class has no call for (`runner_planner_jobs`). */
-  databaseUrl: string;
   redisUrl: string;
   prefix: string;
   /** How many pressure streams are open right now. */
@@ -34,14 +33,8 @@ export interface PlannerMetrics {
   registry: Registry;
   /** Observed by the HTTP server for every request it answers. */
   httpRequestDuration: Histogram<'route' | 'method' | 'status_code'>;
-  /** Closes the database pool and Redis connection the collectors use; the metrics stay registered. */
+  /** Closes the Redis connection the collectors use; the metrics stay registered. */
   close(): Promise<void>;
-}
-
-interface JobCountRow {
-  platform: string;
-  running: boolean;
-  n: string;
 }
 
 /** How long a scrape waits for a Redis connection that is not ready. */
@@ -49,19 +42,6 @@ const REDIS_READY_WAIT_MS = 1_000;
 
 /** How long one count of incomplete jobs answers scrapes. */
 const JOB_COUNTS_MAX_AGE_MS = 10_000;
-
-/**
- * Incomplete jobs by platform and whether they started. Both halves of the UNION match a partial
- * index on incomplete jobs (assigned and unassigned), so the scan touches incomplete jobs only.
- */
-const JOB_COUNTS_SQL = `
-  SELECT platform, running, sum(n)::bigint AS n FROM (
-    SELECT platform, started_at IS NOT NULL AS running, count(*) AS n FROM job
-      WHERE completed_at IS NULL AND assigned_flavor IS NOT NULL GROUP BY 1, 2
-    UNION ALL
-    SELECT platform, started_at IS NOT NULL AS running, count(*) AS n FROM job
-      WHERE completed_at IS NULL AND assigned_flavor IS NULL GROUP BY 1, 2
-  ) counts GROUP BY 1, 2`;
 
 /**
  * The planner's Prometheus metrics. Gauges are read when scraped; a collector whose database or
@@ -76,30 +56,20 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
     collectDefaultMetrics({ register: registry, prefix: 'runner_planner_planner_' });
   }
 
-  const pool = new pg.Pool({
-    connectionString: options.databaseUrl,
-    max: 1,
-    idleTimeoutMillis: 60_000,
-    connectionTimeoutMillis: COLLECT_TIMEOUT_MS,
-    statement_timeout: COLLECT_TIMEOUT_MS,
-    application_name: 'runner-planner planner metrics',
-  });
-  // An idle client losing its server is reported here; the next query reconnects.
-  pool.on('error', () => {});
-
   // The count reads every incomplete job's row: scrapes close together (several Prometheus
-  // replicas) share one query, and a result is reused for JOB_COUNTS_MAX_AGE_MS.
-  let counted: { at: number; rows: JobCountRow[] } | undefined;
-  let counting: Promise<JobCountRow[] | undefined> | undefined;
-  const jobCounts = (): Promise<JobCountRow[] | undefined> => {
+  // replicas) and the two gauges of one scrape share one query, and a result is reused for
+  // JOB_COUNTS_MAX_AGE_MS.
+  let counted: { at: number; rows: IncompleteJobCounts[] } | undefined;
+  let counting: Promise<IncompleteJobCounts[] | undefined> | undefined;
+  const jobCounts = (): Promise<IncompleteJobCounts[] | undefined> => {
+    if (closed) return Promise.resolve(undefined);
     if (counted !== undefined && Date.now() - counted.at < JOB_COUNTS_MAX_AGE_MS) {
       return Promise.resolve(counted.rows);
     }
-    counting ??= attempt(() => pool.query<JobCountRow>(JOB_COUNTS_SQL)).then((result) => {
+    counting ??= attempt(() => db.countIncompleteJobs()).then((rows) => {
       counting = undefined;
-      if (result === undefined) return undefined;
-      counted = { at: Date.now(), rows: result.rows };
-      return result.rows;
+      if (rows !== undefined) counted = { at: Date.now(), rows };
+      return rows;
     });
     return counting;
   };
@@ -155,20 +125,38 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
     (name) =>
       new Gauge({
         name,
-        help: 'Incomplete CI jobs (any age, assigned or not), by platform and state: queued (not started) or running.',
+        help:
+          'Incomplete CI jobs (any age, assigned or not), by platform and state: held (not offered to runners yet by the forge, never counted toward pressure), queued (waiting for a runner) or running.',
         labelNames: ['platform', 'state'],
         registers: [],
         async collect() {
-          const rows = closed ? undefined : await jobCounts();
+          const rows = await jobCounts();
           this.reset();
           if (rows === undefined) return;
-          for (const platform of PLATFORMS) {
-            this.set({ platform, state: 'queued' }, 0);
-            this.set({ platform, state: 'running' }, 0);
-          }
+          // Zeros too, so that a platform without jobs is a 0 on the panels rather than a gap.
+          for (const platform of PLATFORMS) for (const state of JOB_STATES) this.set({ platform, state }, 0);
           for (const row of rows) {
-            this.set({ platform: row.platform, state: row.running ? 'running' : 'queued' }, Number(row.n));
+            for (const state of JOB_STATES) this.set({ platform: row.platform, state }, row[state]);
           }
+        },
+      }),
+  );
+
+  replace(
+    registry,
+    'runner_planner_jobs_unassigned',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Incomplete jobs waiting or running, within the staleness window, that no enabled flavor takes: demand nobody serves (runner-planner jobs why <platform> <id> says why).',
+        labelNames: ['platform'],
+        registers: [],
+        async collect() {
+          const rows = await jobCounts();
+          this.reset();
+          if (rows === undefined) return;
+          for (const platform of PLATFORMS) this.set({ platform }, 0);
+          for (const row of rows) this.set({ platform: row.platform }, row.unassigned);
         },
       }),
   );
@@ -221,7 +209,6 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
       if (closed) return;
       closed = true;
       await closeQueuesAndConnection(queues, connection);
-      await pool.end().catch(() => {});
     },
   };
 }

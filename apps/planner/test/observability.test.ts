@@ -33,7 +33,6 @@ function envelope(deliveryId: string, body = '{}'): Envelope {
 function open(options: Partial<Parameters<typeof createPlannerMetrics>[0]> = {}): PlannerMetrics {
   const metrics = createPlannerMetrics({
     db,
-    databaseUrl,
     redisUrl: space.redisUrl,
     prefix: space.prefix,
     streams: () => 3,
@@ -84,12 +83,19 @@ beforeAll(async () => {
     minimumPressure: 2,
   });
   const now = new Date();
-  const job = (id: string, labels: string[], startedAt: Date | null, completedAt: Date | null) =>
-    db.addJob({ platform: 'github', id, labels, createdAt: now, startedAt, completedAt, raw: {} });
+  const job = (id: string, labels: string[], startedAt: Date | null, completedAt: Date | null, more = {}) =>
+    db.addJob({ platform: 'github', id, labels, createdAt: now, startedAt, completedAt, raw: {}, ...more });
   await job('1', ['small'], null, null); // queued, assigned
   await job('2', ['small'], now, null); // running, assigned
   await job('3', ['nothing-matches'], null, null); // queued, unassigned
   await job('4', ['small'], now, now); // completed: not counted
+  await job('5', ['nothing-matches'], now, null); // running, unassigned
+  // Queued and unassigned, but older than the staleness window: demand no more.
+  await job('6', ['nothing-matches'], null, null, { createdAt: new Date(Date.now() - 6 * 86_400_000) });
+  await job('7', ['small'], null, null, { held: true }); // held: matches small, yet never assigned
+  await job('g1', ['large'], null, null, { platform: 'gitlab', held: true, raw: { created: {} } });
+  // Untagged, and gl-large has labels without run_untagged: nobody takes it.
+  await job('g2', [], null, null, { platform: 'gitlab', raw: { pending: {} } });
 
   // The queue: one dead letter, then two waiting with nobody consuming.
   producer = createWebhookProducer({ redisUrl: space.redisUrl, prefix: space.prefix });
@@ -131,10 +137,16 @@ describe('planner metrics', () => {
       '{platform="gitlab",flavor="gl-large"}': 2,
     });
     expect(samples(text, 'runner_planner_jobs')).toEqual({
-      '{platform="github",state="queued"}': 2,
-      '{platform="github",state="running"}': 1,
-      '{platform="gitlab",state="queued"}': 0,
+      '{platform="github",state="held"}': 1,
+      '{platform="github",state="queued"}': 3,
+      '{platform="github",state="running"}': 2,
+      '{platform="gitlab",state="held"}': 1,
+      '{platform="gitlab",state="queued"}': 1,
       '{platform="gitlab",state="running"}': 0,
+    });
+    expect(samples(text, 'runner_planner_jobs_unassigned')).toEqual({
+      '{platform="github"}': 2,
+      '{platform="gitlab"}': 1,
     });
     expect(samples(text, 'runner_planner_queue_jobs')).toEqual({
       '{queue="webhooks",state="waiting"}': 2,
@@ -157,12 +169,39 @@ describe('planner metrics', () => {
     let streams = 0;
     const metrics = open({ streams: () => streams });
     await db.updateJobCompleted('github', '1', new Date());
+    // Takes jobs 3 and 5 (and 6, past the window): no github demand is left unserved.
+    await db.addFlavor({
+      platform: 'github',
+      name: 'catch-all',
+      labels: ['nothing-matches'],
+      priority: 0,
+      isDisabled: false,
+      minimumPressure: 0,
+    });
     streams = 7;
     await new Promise((resolve) => setTimeout(resolve, 10));
     const text = await metrics.registry.metrics();
     expect(samples(text, 'runner_planner_pressure')['{platform="github",flavor="small"}']).toBe(1);
-    expect(samples(text, 'runner_planner_jobs')['{platform="github",state="queued"}']).toBe(1);
+    expect(samples(text, 'runner_planner_pressure')['{platform="github",flavor="catch-all"}']).toBe(2);
+    expect(samples(text, 'runner_planner_jobs')['{platform="github",state="queued"}']).toBe(2);
+    expect(samples(text, 'runner_planner_jobs_unassigned')).toEqual({
+      '{platform="github"}': 0,
+      '{platform="gitlab"}': 1,
+    });
     expect(samples(text, 'runner_planner_pressure_streams')).toEqual({ '': 7 });
+  });
+
+  it('reuse one count of jobs for 10 s; a planner counting afresh sees the change', async () => {
+    const metrics = open();
+    const before = await metrics.registry.metrics();
+    await db.updateJobStarted('gitlab', 'g2', new Date());
+    const after = await metrics.registry.metrics();
+    expect(samples(after, 'runner_planner_jobs')).toEqual(samples(before, 'runner_planner_jobs'));
+    expect(samples(after, 'runner_planner_jobs')['{platform="gitlab",state="running"}']).toBe(0);
+    // A planner that did not count yet sees the start.
+    const fresh = await open().registry.metrics();
+    expect(samples(fresh, 'runner_planner_jobs')['{platform="gitlab",state="running"}']).toBe(1);
+    expect(samples(fresh, 'runner_planner_jobs_unassigned')['{platform="gitlab"}']).toBe(1);
   });
 
   it('still answer, without the unreadable series, when PostgreSQL and Redis are down', async () => {
@@ -170,7 +209,6 @@ describe('planner metrics', () => {
     await closedDb.close();
     const metrics = open({
       db: closedDb,
-      databaseUrl: 'postgres://postgres@127.0.0.1:1/none',
       redisUrl: 'redis://127.0.0.1:1',
       streams: () => {
         throw new Error('hub closed');
@@ -181,6 +219,7 @@ describe('planner metrics', () => {
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(samples(text, 'runner_planner_pressure')).toEqual({});
     expect(samples(text, 'runner_planner_jobs')).toEqual({});
+    expect(samples(text, 'runner_planner_jobs_unassigned')).toEqual({});
     expect(samples(text, 'runner_planner_queue_jobs')).toEqual({});
     // A gauge without labels always has a value: it keeps the last one (none read yet here).
     expect(samples(text, 'runner_planner_pressure_streams')).toEqual({ '': 0 });
@@ -197,6 +236,6 @@ describe('planner metrics', () => {
     await first.close();
     const text = await registry.metrics();
     expect(samples(text, 'runner_planner_pressure_streams')).toEqual({ '': 2 });
-    expect(samples(text, 'runner_planner_jobs')['{platform="github",state="running"}']).toBe(1);
+    expect(samples(text, 'runner_planner_jobs')['{platform="github",state="running"}']).toBe(2);
   });
 });
