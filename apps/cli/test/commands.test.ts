@@ -200,7 +200,9 @@ describe('flavor run_untagged (GitLab)', () => {
     const lines = (await cli('flavor', 'list')).stdout.split('\n');
     expect(lines[0]).toMatch(/^NAME\s+PLATFORM\s+LABELS\s+PRIORITY\s+ENABLED\s+MIN PRESSURE\s+RUN UNTAGGED$/);
     expect(lines).toContainEqual(expect.stringMatching(/^gh-plain\s+github\s+x\s+0\s+yes\s+0\s+-$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^gl-table-yes\s+gitlab\s+docker\s+0\s+yes\s+0\s+yes$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^gl-table-yes\s+gitlab\s+docker\s+0\s+yes\s+0\s+yes$/),
+    );
     expect(lines).toContainEqual(expect.stringMatching(/^gl-table-no\s+gitlab\s+docker\s+0\s+yes\s+0\s+no$/));
     const github = JSON.parse((await cli('flavor', 'get', 'gh-plain', '--json')).stdout)[0];
     expect(github).not.toHaveProperty('run_untagged');

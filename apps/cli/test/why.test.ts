@@ -109,7 +109,9 @@ describe('runner-planner jobs why', () => {
     await addFlavor('arm', { labels: ['arm64'] });
     await addJob('1');
     expect(await why('github', '1')).toContain(
-      ['FLAVOR  PLATFORM  PRIORITY  VERDICT', 'arm     github    0         lacks labels large, x64'].join('\n'),
+      ['FLAVOR  PLATFORM  PRIORITY  VERDICT', 'arm     github    0         lacks labels large, x64'].join(
+        '\n',
+      ),
     );
   });
 
@@ -196,7 +198,9 @@ describe('runner-planner jobs why', () => {
       env: { ...world.env, PRESSURE_STALE_AFTER: 'soon' },
     });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('PRESSURE_STALE_AFTER: must be a duration such as 5d, 12h or 3600 (seconds)');
+    expect(bad.stderr).toContain(
+      'PRESSURE_STALE_AFTER: must be a duration such as 5d, 12h or 3600 (seconds)',
+    );
   });
 
   it('--json prints what GET /api/jobs/{platform}/{id}/why answers', async () => {

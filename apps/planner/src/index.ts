@@ -18,7 +18,6 @@ export {
 export { NDJSON, PressureStream, type PressureStreamOptions } from './pressure-stream.js';
 export { ALL_FLAVORS } from './routes/pressure.js';
 export { type RunningPlanner, type StartPlannerOptions, startPlanner } from './start.js';
-export type { FlavorJson, JobJson } from './wire.js';
 export {
   allFlavors,
   explainRecordedJob,
@@ -26,3 +25,4 @@ export {
   type FlavorVerdictJson,
   type JobExplanationJson,
 } from './why.js';
+export type { FlavorJson, JobJson } from './wire.js';

@@ -125,8 +125,7 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
     (name) =>
       new Gauge({
         name,
-        help:
-          'Incomplete CI jobs (any age, assigned or not), by platform and state: held (not offered to runners yet by the forge, never counted toward pressure), queued (waiting for a runner) or running.',
+        help: 'Incomplete CI jobs (any age, assigned or not), by platform and state: held (not offered to runners yet by the forge, never counted toward pressure), queued (waiting for a runner) or running.',
         labelNames: ['platform', 'state'],
         registers: [],
         async collect() {
