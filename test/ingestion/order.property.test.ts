@@ -50,6 +50,8 @@ function expectedRow(id: number, actions: Set<Action>) {
       actions.has('in_progress') || actions.has('completed') ? new Date('2026-11-28T10:02:00Z') : null,
     completedAt: actions.has('completed') ? new Date('2026-11-28T10:09:00Z') : null,
     raw: Object.fromEntries([...actions].sort().map((action) => [action, payload(id, action)])),
+    held: false,
+    releasedAt: null,
   };
 }
 

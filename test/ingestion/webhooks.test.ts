@@ -5,7 +5,7 @@ import { sendGitHub, sendGitLab, workflowJobExamples } from '../support/webhooks
 
 const system = useSystem('e2e_webhooks');
 
-const ACTION_OF = { queued: 'queued', in_progress: 'started', completed: 'completed' } as const;
+const ACTION_OF = { queued: 'queued', in_progress: 'started', completed: 'completed', waiting: 'held' } as const;
 
 async function returnValueOf(platform: string, delivery: string) {
   return (await system.queue.getJob(`${platform}-${delivery}`))?.returnvalue;
@@ -29,12 +29,9 @@ describe('GitHub webhooks through the running gateway and worker', () => {
     for (const [i, example] of examples.entries()) {
       const result = await returnValueOf('github', strictDeliveries[i]!);
       const selfHosted = example.workflow_job.labels.some((label) => label.toLowerCase() === 'self-hosted');
-      if (example.action === 'waiting') {
-        expect(result).toEqual({
-          outcome: 'ignored',
-          reason: 'workflow_job action "waiting" is not tracked',
-        });
-      } else if (!selfHosted) {
+      // A queued job that deployment protection rules still hold (status "waiting") is held.
+      const heldQueued = example.action === 'queued' && example.workflow_job.status === 'waiting';
+      if (!selfHosted) {
         expect(result).toEqual({
           outcome: 'ignored',
           reason: expect.stringContaining('is not for a self-hosted runner'),
@@ -42,7 +39,7 @@ describe('GitHub webhooks through the running gateway and worker', () => {
       } else {
         expect(result).toEqual({
           outcome: 'recorded',
-          action: ACTION_OF[example.action as keyof typeof ACTION_OF],
+          action: heldQueued ? 'held' : ACTION_OF[example.action as keyof typeof ACTION_OF],
         });
       }
     }
@@ -50,19 +47,28 @@ describe('GitHub webhooks through the running gateway and worker', () => {
       (e) => e.action === 'queued' && e.workflow_job.labels.includes('self-hosted'),
     );
     const [row] = await system.db.listJobs('github', { withId: String(selfHostedQueued?.workflow_job.id) });
-    expect(row).toMatchObject({ labels: ['k8s'], startedAt: null, completedAt: null });
+    expect(row).toMatchObject({
+      labels: ['k8s'],
+      startedAt: null,
+      completedAt: null,
+      held: true,
+      assignedFlavor: null,
+      raw: { queued: expect.any(Object), waiting: expect.any(Object) },
+    });
     expect(await strict.stop()).toBe(0);
 
     // With GITHUB_SELF_HOSTED_ONLY=false every job is kept and matching decides.
     const lenient = await system.start('worker', { GITHUB_SELF_HOSTED_ONLY: 'false' });
     for (const example of examples) expect((await sendGitHub(gateway.url, example)).status).toBe(202);
     await system.drained();
-    for (const example of examples.filter((e) => e.action !== 'waiting')) {
+    for (const example of examples) {
       const [stored] = await system.db.listJobs('github', { withId: String(example.workflow_job.id) });
       expect(stored, `workflow_job ${example.workflow_job.id}`).toBeDefined();
       expect(stored?.raw).toHaveProperty(example.action);
       if (example.action === 'completed') expect(stored?.completedAt).not.toBeNull();
-      if (example.action !== 'queued') expect(stored?.startedAt).not.toBeNull();
+      if (example.action === 'in_progress' || example.action === 'completed') {
+        expect(stored?.startedAt).not.toBeNull();
+      }
     }
     await lenient.stop();
   });
@@ -87,18 +93,20 @@ describe('GitHub webhooks through the running gateway and worker', () => {
 });
 
 describe('GitLab webhooks through the running gateway and worker', () => {
-  const statuses: [string, 'queued' | 'started' | 'completed' | 'ignored'][] = [
-    ['created', 'queued'],
-    ['waiting_for_resource', 'queued'],
-    ['preparing', 'queued'],
+  // docs/pressure.md: the phase of each status.
+  const statuses: [string, 'held' | 'queued' | 'started' | 'completed' | 'ignored'][] = [
+    ['created', 'held'],
+    ['manual', 'held'],
+    ['scheduled', 'held'],
+    ['waiting_for_resource', 'held'],
+    ['preparing', 'held'],
+    ['skipped', 'held'],
     ['pending', 'queued'],
     ['running', 'started'],
+    ['canceling', 'started'],
     ['success', 'completed'],
     ['failed', 'completed'],
     ['canceled', 'completed'],
-    ['skipped', 'completed'],
-    ['manual', 'ignored'],
-    ['scheduled', 'ignored'],
     ['bogus', 'ignored'],
   ];
 
@@ -131,8 +139,10 @@ describe('GitLab webhooks through the running gateway and worker', () => {
       expect(result).toEqual({ outcome: 'recorded', action: expected });
       expect(row).toMatchObject({ labels: ['docker', 'x64'], createdAt: new Date('2021-02-23T02:41:37Z') });
       expect(row?.raw).toHaveProperty(status);
-      expect(row?.startedAt).toEqual(expected === 'queued' ? null : new Date('2021-02-23T02:45:00Z'));
+      const started = expected === 'started' || expected === 'completed';
+      expect(row?.startedAt).toEqual(started ? new Date('2021-02-23T02:45:00Z') : null);
       expect(row?.completedAt).toEqual(expected === 'completed' ? new Date('2021-02-23T02:50:00Z') : null);
+      expect(row?.held).toBe(expected === 'held');
     }
     await worker.stop();
     await gateway.stop();
