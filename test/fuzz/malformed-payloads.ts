@@ -27,7 +27,7 @@ const notAPositiveInteger = fc.oneof(
 );
 /** Strings no timestamp parser accepts: no digits at all. */
 const notATimestamp = fc.string({ unit: fc.constantFrom(...'abcxyz -:TZ'), minLength: 1, maxLength: 24 });
-const TRACKED_GITHUB_ACTIONS = ['queued', 'in_progress', 'completed'];
+const TRACKED_GITHUB_ACTIONS = ['waiting', 'queued', 'in_progress', 'completed'];
 const TRACKED_GITLAB_STATUSES = ['created', 'pending', 'running', 'success', 'failed', 'canceled'];
 
 type Defect = [defect: string, mutate: fc.Arbitrary<(payload: Record<string, unknown>) => void>];
