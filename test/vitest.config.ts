@@ -11,6 +11,7 @@ export default packageTestConfig('e2e', {
     'security/**/*.test.ts',
     'soak/**/*.test.ts',
     'chaos/**/*.test.ts',
+    'truth/**/*.test.ts',
   ],
   testTimeout: 120_000,
 });
