@@ -18,11 +18,4 @@ export {
 export { NDJSON, PressureStream, type PressureStreamOptions } from './pressure-stream.js';
 export { ALL_FLAVORS } from './routes/pressure.js';
 export { type RunningPlanner, type StartPlannerOptions, startPlanner } from './start.js';
-export {
-  allFlavors,
-  explainRecordedJob,
-  explanationToJson,
-  type FlavorVerdictJson,
-  type JobExplanationJson,
-} from './why.js';
 export type { FlavorJson, JobJson } from './wire.js';

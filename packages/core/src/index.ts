@@ -49,6 +49,15 @@ export {
   type FlavorRefusal,
   type FlavorVerdict,
   type JobExplanation,
+  NEVER_RECORDED,
   phaseOfJob,
 } from './why.js';
-export { type FlavorJson, flavorToJson, type JobJson, jobToJson } from './wire.js';
+export {
+  explanationToJson,
+  type FlavorJson,
+  type FlavorVerdictJson,
+  flavorToJson,
+  type JobExplanationJson,
+  type JobJson,
+  jobToJson,
+} from './wire.js';

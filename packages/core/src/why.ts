@@ -35,6 +35,13 @@ export interface JobExplanation {
   flavors: FlavorVerdict[];
 }
 
+/**
+ * Said of a job the store does not have: the most common reasons are a webhook that never
+ * arrived and a job the worker ignores, which is the very question asked.
+ */
+export const NEVER_RECORDED =
+  'no event of it was recorded (a webhook that never arrived, or a job the worker ignores, such as a GitHub job without the self-hosted label)';
+
 /** Where a stored job stands in the truth model. */
 export function phaseOfJob(job: Pick<Job, 'completedAt' | 'startedAt' | 'held'>): JobPhase {
   if (job.completedAt !== null) return 'ended';

@@ -10,9 +10,11 @@ import {
   argumentSchemas,
   checkArgument,
   DEFAULT_STALE_AFTER_MS,
+  explainJob,
   type Flavor,
   InvalidInputError,
   type Job,
+  type JobExplanation,
   type NewJob,
   parseFlavor,
   parseNewJob,
@@ -225,6 +227,24 @@ export class Database {
     const row = await this.em().findOne(FlavorEntity, { name });
     if (row === null) throw new NotExistError();
     return toFlavor(row);
+  }
+
+  /** Every flavor of every platform, by name. */
+  async listAllFlavors(): Promise<Flavor[]> {
+    const rows = await this.em().find(FlavorEntity, {}, { orderBy: { name: 'asc' } });
+    return rows.map(toFlavor);
+  }
+
+  /**
+   * "Why is my job not picked up?": the stored job explained against every flavor at `now`,
+   * with this store's staleness window; NotExistError when no event of it was recorded.
+   */
+  async explainJob(platform: string, id: string, now: Date = new Date()): Promise<JobExplanation> {
+    checkArgument(argumentSchemas.platform, 'job', platform);
+    checkArgument(argumentSchemas.jobId, 'job', id);
+    const [job] = await this.listJobs(platform, { withId: id });
+    if (job === undefined) throw new NotExistError();
+    return explainJob(job, await this.listAllFlavors(), now, this.staleAfterMs);
   }
 
   async listFlavors(platform: string): Promise<Flavor[]> {
@@ -511,11 +531,6 @@ export class Database {
       });
       return result.rows;
     });
-  }
-
-  /** The staleness window this store counts pressure with (`DatabaseOptions.staleAfterMs`). */
-  get pressureStaleAfterMs(): number {
-    return this.staleAfterMs;
   }
 
   // Pressure

@@ -303,3 +303,21 @@ describe('holdJob (the forge says a job we count as waiting is held again)', () 
     expect(await fixture.db.getPressures('gitlab')).toEqual({ docker: 2 });
   });
 });
+
+describe('explainJob', () => {
+  it('explains a stored job against the flavors of every platform, and refuses an unknown one', async () => {
+    await fixture.db.addFlavor(docker());
+    await fixture.db.addFlavor(flavor('hub', { platform: 'github', labels: ['docker'] }));
+    await fixture.db.addJob(
+      job('1', { platform: 'gitlab', labels: ['docker'], held: true, raw: { created: {} } }),
+    );
+    const explained = await fixture.db.explainJob('gitlab', '1');
+    expect(explained).toMatchObject({ phase: 'held', counted: false, forgeStatus: 'created' });
+    expect(explained.flavors.map((verdict) => [verdict.flavor, verdict.refusal])).toEqual([
+      ['docker', null],
+      ['hub', 'other-platform'],
+    ]);
+    await expect(fixture.db.explainJob('gitlab', '2')).rejects.toBeInstanceOf(NotExistError);
+    await expect(fixture.db.explainJob('', '1')).rejects.toBeInstanceOf(InvalidInputError);
+  });
+});

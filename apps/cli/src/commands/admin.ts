@@ -1,6 +1,13 @@
-import { type FlavorVerdict, flavorToJson, type Job, jobToJson, PLATFORMS } from '@runner-planner/core';
+import {
+  explanationToJson,
+  type FlavorVerdict,
+  flavorToJson,
+  type Job,
+  jobToJson,
+  NEVER_RECORDED,
+  PLATFORMS,
+} from '@runner-planner/core';
 import { type Database, ExistError, type Flavor, NotExistError } from '@runner-planner/database';
-import { explainRecordedJob, explanationToJson, NEVER_RECORDED } from '@runner-planner/planner/why';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, printJson, printTable, withDatabase } from '../context.js';
 
@@ -281,7 +288,8 @@ export function registerJobs(program: Command): void {
     .option('--json', 'print the JSON of the planner route GET /api/jobs/{platform}/{id}/why')
     .action(async (platform: string, id: string, options) => {
       await withDatabase(async (db) => {
-        const explanation = await explainRecordedJob(db, await jobNamed(db, platform, id));
+        await jobNamed(db, platform, id);
+        const explanation = await db.explainJob(platform, id);
         if (options.json) return printJson(explanationToJson(explanation));
         const labels = explanation.labels.length === 0 ? 'none' : explanation.labels.join(', ');
         process.stdout.write(`${platform} job ${id}: ${explanation.summary}\nlabels: ${labels}\n\n`);

@@ -3,7 +3,6 @@ import { type Database, ExistError, NotExistError } from '@runner-planner/databa
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import { FLAVOR_NOT_FOUND, PayloadError, sendText } from '../respond.js';
-import { allFlavors } from '../why.js';
 import { flavorToJson, readDisabledPayload, readFlavorPayload } from '../wire.js';
 
 export interface FlavorRouteOptions {
@@ -22,7 +21,7 @@ export async function flavorRoutes(app: FastifyInstance, options: FlavorRouteOpt
   const adminOnly = { onRequest: auth.requireAuth({ adminOnly: true }) };
 
   app.get('/api/v1/flavors', adminOnly, async () => {
-    return (await allFlavors(db))
+    return (await db.listAllFlavors())
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map(flavorToJson);
   });

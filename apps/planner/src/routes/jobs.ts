@@ -1,8 +1,8 @@
+import { explanationToJson, NEVER_RECORDED } from '@runner-planner/core';
 import { type Database, NotExistError } from '@runner-planner/database';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import { JOB_NOT_FOUND, sendText } from '../respond.js';
-import { explainRecordedJob, explanationToJson, NEVER_RECORDED } from '../why.js';
 import { isKnownPlatformName, jobToJson, PLATFORM_CHOICES, readJobQuery, readJobUpdate } from '../wire.js';
 
 export interface JobRouteOptions {
@@ -77,9 +77,15 @@ export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions):
   app.get<{ Params: JobParams }>('/api/jobs/:platform/:id/why', anyToken, async (request, reply) => {
     const { platform, id } = request.params;
     if (!isKnownPlatformName(platform)) return unknownPlatform(reply, platform);
-    const job = await findJob(db, platform, id);
-    if (job === undefined) return sendText(reply, 404, `job ${platform}/${id} not found: ${NEVER_RECORDED}`);
-    return explanationToJson(await explainRecordedJob(db, job));
+    try {
+      if (id === '') throw new NotExistError();
+      return explanationToJson(await db.explainJob(platform, id));
+    } catch (err) {
+      if (err instanceof NotExistError) {
+        return sendText(reply, 404, `job ${platform}/${id} not found: ${NEVER_RECORDED}`);
+      }
+      throw err;
+    }
   });
 }
 
