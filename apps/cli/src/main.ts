@@ -4,6 +4,13 @@ import { InvalidInputError } from '@runner-planner/database';
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 
+// `runner-planner jobs list | head`: the reader is gone and has all it wanted. Without this
+// the next write throws EPIPE as an unhandled 'error' with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { Database } from '@runner-planner/database';
 import { WEBHOOK_QUEUE, workerConnectionOptions } from '@runner-planner/queue';
 import { startFakeGitLab, type TestDatabase, type TestQueuePrefix } from '@runner-planner/testkit';
 import { Queue, Worker } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli } from './support.js';
+import { CLI, cleanEnv, runCli } from './support.js';
 import { useCliWorld } from './world.js';
 
 const world = useCliWorld('cli');
@@ -151,6 +152,19 @@ describe('flavor', () => {
     const gone = await cli('flavor', 'get', 'large');
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('flavor "large" does not exist');
+  });
+
+  it('ends quietly with exit 0 when the reader of its output goes away (| head)', async () => {
+    // The reader is gone before the CLI has read the database and written anything.
+    const child = spawn(process.execPath, [CLI, 'flavor', 'list'], { env, cwd });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('refuses a duplicate and unknown flavors', async () => {

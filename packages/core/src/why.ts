@@ -82,7 +82,13 @@ function verdictOf(flavor: Flavor, job: Job, topPriority: number | undefined): F
   return verdict(null, `fits: covers labels ${list(jobLabels)} at the highest priority`);
 }
 
-function summaryOf(job: Job, phase: JobPhase, forgeStatus: string | undefined, counted: boolean): string {
+function summaryOf(
+  job: Job,
+  phase: JobPhase,
+  forgeStatus: string | undefined,
+  counted: boolean,
+  fitting: readonly Flavor[],
+): string {
   const status = forgeStatus === undefined ? '' : ` (forge status ${forgeStatus})`;
   switch (phase) {
     case 'ended':
@@ -90,6 +96,10 @@ function summaryOf(job: Job, phase: JobPhase, forgeStatus: string | undefined, c
     case 'held':
       return `held by the forge${status}: not offered to runners yet, so it counts nowhere until it is`;
     default:
+      if (job.assignedFlavor === null && fitting.length > 0) {
+        // Assignment runs when a job is recorded or released and when flavors change.
+        return `${phase === 'running' ? 'running' : 'waiting for a runner'}${status} and fits ${fitting.map((f) => f.name).join(', ')}, but is not assigned yet: it counts nowhere until a flavor change re-matches it`;
+      }
       if (job.assignedFlavor === null) {
         return `${phase === 'running' ? 'running' : 'waiting for a runner'}${status}, but no enabled flavor fits it: it counts nowhere`;
       }
@@ -130,7 +140,7 @@ export function explainJob(
     forgeStatus,
     assignedFlavor: job.assignedFlavor,
     counted,
-    summary: summaryOf(job, phase, forgeStatus, counted),
+    summary: summaryOf(job, phase, forgeStatus, counted, fitting),
     flavors: ordered.map((flavor) => verdictOf(flavor, job, topPriority)),
   };
 }

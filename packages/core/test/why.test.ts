@@ -76,6 +76,10 @@ describe('explainJob', () => {
       counted: false,
       forgeStatus: 'created',
     });
+    // Recorded before the flavor appeared (e.g. a flavor change still in flight).
+    expect(explainJob(job({ assignedFlavor: null }), [flavor('docker')], now).summary).toBe(
+      'waiting for a runner (forge status pending) and fits docker, but is not assigned yet: it counts nowhere until a flavor change re-matches it',
+    );
     const done = job({ completedAt: new Date('2026-12-03T09:30:00Z'), raw: { success: {} } });
     expect(explainJob(done, [], now).summary).toBe(
       'completed at 2026-12-03T09:30:00.000Z (forge status success): no longer demand',
