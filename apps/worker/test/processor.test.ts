@@ -9,7 +9,7 @@ import {
   GitLabTagResolver,
   TagLookupError,
 } from '../src/index.js';
-import { githubWorkflowJob, gitlabJobHook, storedJob, useDatabase } from './support.js';
+import { githubWorkflowJob, gitlabJobHook, storedJob, useDatabase, webhookEnvelope } from './support.js';
 
 const fixture = useDatabase('worker_processor');
 let gitlab: FakeGitLab;
@@ -24,15 +24,7 @@ function envelope(
   body: unknown,
   overrides: Partial<Envelope> = {},
 ): Envelope {
-  return {
-    platform,
-    deliveryId: `d-${Math.random()}`,
-    event: platform === 'github' ? 'workflow_job' : 'Job Hook',
-    receivedAt,
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    ...overrides,
-  };
+  return webhookEnvelope(platform, body, { receivedAt, ...overrides });
 }
 
 function processor(options: { selfHostedOnly?: boolean; gitlab?: boolean } = {}) {

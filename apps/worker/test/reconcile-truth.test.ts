@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createProcessor, createWorkerMetrics, GitLabTagResolver, reconcileOnce } from '../src/index.js';
 import { MINUTE, useReconcileWorld } from './reconcile-world.js';
-import { githubWorkflowJob, gitlabJobHook } from './support.js';
+import { githubWorkflowJob, gitlabJobHook, webhookEnvelope } from './support.js';
 
 // Reconciliation maps what the forge API reports through the same truth model as webhooks
 // (docs/pressure.md): held jobs are looked up only every RECONCILE_HELD_AFTER, a held job the
@@ -42,14 +42,7 @@ const process = (platform: Envelope['platform'], body: unknown) =>
     gitlabTags: new GitLabTagResolver({ url: world.gitlab.url, token: world.gitlab.token }),
     githubSelfHostedOnly: true,
     githubImplicitLabels: [],
-  })({
-    platform,
-    deliveryId: `d-${Math.random()}`,
-    event: platform === 'github' ? 'workflow_job' : 'Job Hook',
-    receivedAt: new Date().toISOString(),
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  })(webhookEnvelope(platform, body));
 
 /** The documented Job Hook for a job created just now (the documented one is from 2021: stale). */
 const gitlabHook = (id: number, status: string) =>

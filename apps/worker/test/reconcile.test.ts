@@ -10,7 +10,7 @@ import {
   startReconcileScheduler,
 } from '../src/index.js';
 import { MINUTE, useReconcileWorld } from './reconcile-world.js';
-import { githubWorkflowJob, gitlabJobHook } from './support.js';
+import { githubWorkflowJob, gitlabJobHook, webhookEnvelope } from './support.js';
 
 const world = useReconcileWorld('reconcile');
 const { fixture, queue } = world;
@@ -52,17 +52,6 @@ async function counter(registry: Registry, name: string, labels: Record<string, 
 /** Every recorded job's last event happened `minutes` ago. */
 async function ageEvents(minutes: number) {
   await fixture.sql.query(`UPDATE job SET updated_at = now() - $1 * interval '1 minute'`, [minutes]);
-}
-
-function envelope(platform: Envelope['platform'], body: unknown): Envelope {
-  return {
-    platform,
-    deliveryId: `d-${Math.random()}`,
-    event: platform === 'github' ? 'workflow_job' : 'Job Hook',
-    receivedAt: new Date().toISOString(),
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  };
 }
 
 type Truth = 'queued' | 'running' | 'done' | 'deleted';
@@ -150,7 +139,7 @@ describe('reconcileOnce: stale jobs', () => {
                 build_started_at_iso: step >= 1 ? startedAt : null,
                 build_finished_at_iso: step >= 2 ? finishedAt : null,
               });
-        events.push({ envelope: envelope(job.platform, body), first: step === 0 });
+        events.push({ envelope: webhookEnvelope(job.platform, body), first: step === 0 });
       }
     }
     // 20% of all events never arrive; every job's first one does (a job never heard of at all
@@ -239,11 +228,11 @@ describe('reconcileOnce: stale jobs', () => {
     const process = webhookProcessor();
     gitlab.setJob(77, { id: 2, tag_list: [] });
     gitlab.setJob(77, { id: 404_404, tag_list: [] });
-    await process(envelope('gitlab', hook(1)));
-    await process(envelope('gitlab', hook(404_404)));
+    await process(webhookEnvelope('gitlab', hook(1)));
+    await process(webhookEnvelope('gitlab', hook(404_404)));
     gitlab.deleteJob(77, 404_404);
     await ageEvents(60);
-    await process(envelope('gitlab', hook(2)));
+    await process(webhookEnvelope('gitlab', hook(2)));
     gitlab.requests.length = 0;
 
     const { options, registry } = setup();

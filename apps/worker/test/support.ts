@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { JobEvent } from '@runner-planner/core';
 import { Database, migrate } from '@runner-planner/database';
+import type { Envelope } from '@runner-planner/queue';
 import { createTestDatabase } from '@runner-planner/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
@@ -72,6 +73,23 @@ export function githubWorkflowJob(
       name: 'build',
     },
     repository: { full_name: 'octo/repo' },
+  };
+}
+
+/** A queued webhook as the gateway enqueues it: a fresh delivery id, received now unless overridden. */
+export function webhookEnvelope(
+  platform: Envelope['platform'],
+  body: unknown,
+  overrides: Partial<Envelope> = {},
+): Envelope {
+  return {
+    platform,
+    deliveryId: `d-${Math.random()}`,
+    event: platform === 'github' ? 'workflow_job' : 'Job Hook',
+    receivedAt: new Date().toISOString(),
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...overrides,
   };
 }
 

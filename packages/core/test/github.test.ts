@@ -67,6 +67,16 @@ interface ExpectedJob {
   completedAt: Date | null;
 }
 
+/** Job 12877621891 of the examples 6 and 7, held by deployment protection rules. */
+const heldForApproval: ExpectedJob = {
+  action: 'held',
+  id: '12877621891',
+  labels: ['k8s'],
+  createdAt: d('2023-04-19T21:12:12Z'),
+  startedAt: null,
+  completedAt: null,
+};
+
 /**
  * Every documented example, in the package's order: its GitHub action and job id (to notice a
  * reshuffled package), then the outcome with `selfHostedOnly` false and true.
@@ -167,43 +177,15 @@ const cases: {
     what: 'queued, self-hosted, job status "waiting"',
     githubAction: 'queued',
     id: 12877621891,
-    all: {
-      action: 'held',
-      id: '12877621891',
-      labels: ['k8s'],
-      createdAt: d('2023-04-19T21:12:12Z'),
-      startedAt: null,
-      completedAt: null,
-    },
-    selfHostedOnly: {
-      action: 'held',
-      id: '12877621891',
-      labels: ['k8s'],
-      createdAt: d('2023-04-19T21:12:12Z'),
-      startedAt: null,
-      completedAt: null,
-    },
+    all: heldForApproval,
+    selfHostedOnly: heldForApproval,
   },
   {
     what: 'waiting',
     githubAction: 'waiting',
     id: 12877621891,
-    all: {
-      action: 'held',
-      id: '12877621891',
-      labels: ['k8s'],
-      createdAt: d('2023-04-19T21:12:12Z'),
-      startedAt: null,
-      completedAt: null,
-    },
-    selfHostedOnly: {
-      action: 'held',
-      id: '12877621891',
-      labels: ['k8s'],
-      createdAt: d('2023-04-19T21:12:12Z'),
-      startedAt: null,
-      completedAt: null,
-    },
+    all: heldForApproval,
+    selfHostedOnly: heldForApproval,
   },
 ];
 
