@@ -96,9 +96,9 @@ export interface TruthStats {
   invisibleJobs: number;
   /** Checks where a job waits or runs on a flavor (what the pressures add up to). */
   countedJobs: number;
-  /** Forge lookups and corrections of the reconcile passes. */
+  /** Forge lookups of the reconcile passes, and what they wrote (held = a job held again). */
   reconcileChecked: number;
-  reconcileCorrected: number;
+  reconcileCorrected: Record<string, number>;
 }
 
 export function emptyStats(): TruthStats {
@@ -114,7 +114,7 @@ export function emptyStats(): TruthStats {
     invisibleJobs: 0,
     countedJobs: 0,
     reconcileChecked: 0,
-    reconcileCorrected: 0,
+    reconcileCorrected: {},
   };
 }
 
@@ -259,7 +259,9 @@ export async function runScenario(
 
     const report = await reconcile(world, hookUsed ? hookId : undefined);
     stats.reconcileChecked += report.stale.checked;
-    stats.reconcileCorrected += Object.values(report.stale.corrected).reduce((sum, n) => sum + n, 0);
+    for (const [change, n] of Object.entries(report.stale.corrected)) {
+      stats.reconcileCorrected[change] = (stats.reconcileCorrected[change] ?? 0) + n;
+    }
     story.push(
       `    reconcile: checked ${report.stale.checked}, corrected ${JSON.stringify(report.stale.corrected)}, redelivery asked ${report.redelivery.redelivered}`,
     );
