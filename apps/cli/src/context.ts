@@ -2,18 +2,10 @@ import { loadConfig } from '@runner-planner/config';
 import { Database } from '@runner-planner/database';
 import { DEFAULT_QUEUE_PREFIX } from '@runner-planner/queue';
 import { readRuntime } from './data-dir.js';
+import { CliError } from './errors.js';
 import { LOCAL_REDIS_URL } from './redis.js';
 
-/** A mistake of the user's: printed as is, exit code 1. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+export { CliError };
 
 const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
 

@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CliError } from './errors.js';
 
 /** Everything `runner-planner start` keeps between runs lives under `.data/` of the working directory. */
 export function dataDir(cwd: string = process.cwd()): string {
@@ -79,5 +82,71 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export const alreadyRunning = (pid: number) =>
+  `runner-planner start is already running in this directory (pid ${pid}): stop it first (Ctrl-C in its terminal, or kill ${pid})`;
+
+/**
+ * Refuses a `.data/` another user made. Not even root takes it over: files root wrote there
+ * would lock its owner out, and as root the embedded PostgreSQL could not read the owner's cluster.
+ */
+export async function checkOwner(dir: string): Promise<void> {
+  const found = await stat(dir).catch(() => undefined);
+  const me = userInfo();
+  if (found === undefined || found.uid === me.uid) return;
+  const owner = userName(found.uid);
+  throw new CliError(
+    `${dir} belongs to user ${owner} (uid ${found.uid}), not to ${me.username}: run start as ${owner}, or remove ${dir} to start afresh`,
+  );
+}
+
+function userName(uid: number): string {
+  try {
+    const name = execFileSync('id', ['-nu', String(uid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return name.trim() || String(uid);
+  } catch {
+    return String(uid);
+  }
+}
+
+/**
+ * Makes this process the one `start` of `dir` (`.data/start.pid`), from its first step: the
+ * runtime file is only written once everything runs, and a second `start` during the first
+ * one's start-up must not take the embedded PostgreSQL for an orphan and stop it. A file whose
+ * process is gone (a killed start) is taken over. Resolves to the release function.
+ */
+export async function claimDataDir(dir: string): Promise<() => Promise<void>> {
+  const file = join(dir, 'start.pid');
+  const release = async () => {
+    const holder = await readFile(file, 'utf8').catch(() => '');
+    if (Number.parseInt(holder, 10) === process.pid) await rm(file, { force: true });
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return release;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 3) throw error;
+    }
+    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (pid > 0 && pid !== process.pid && isAlive(pid) && (await isStart(pid))) {
+      throw new CliError(alreadyRunning(pid));
+    }
+    await rm(file, { force: true });
+  }
+}
+
+/** Whether `pid` runs a `start` (a killed start's pid may since belong to anything). */
+async function isStart(pid: number): Promise<boolean> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').includes('start');
+  } catch {
+    // No /proc (macOS): trust the pid; where /proc exists but cannot be read, it is not ours.
+    return process.platform !== 'linux';
   }
 }

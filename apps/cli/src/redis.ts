@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { CliError } from './errors.js';
 import { freePort } from './ports.js';
 
 export interface ResolvedRedis {
@@ -16,6 +17,11 @@ export interface ResolvedRedis {
 export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export async function pingRedis(url: string, timeoutMs = 1_500): Promise<boolean> {
+  return (await redisProblem(url, timeoutMs)) === undefined;
+}
+
+/** Why the Redis at `url` does not answer PING, or undefined when it does. */
+export async function redisProblem(url: string, timeoutMs = 1_500): Promise<string | undefined> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -23,15 +29,28 @@ export async function pingRedis(url: string, timeoutMs = 1_500): Promise<boolean
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  redis.on('error', () => {});
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    lastError = error;
+  });
   try {
     await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
+    const answer = await redis.ping();
+    return answer === 'PONG' ? undefined : `PING answered ${answer}`;
+  } catch (error) {
+    // ioredis rejects with "Connection is closed." after the 'error' event that says why.
+    return errorText(lastError ?? error);
   } finally {
     redis.disconnect();
   }
+}
+
+/** An error's message; Node's AggregateError (every address of a host refused) has none of its own. */
+export function errorText(error: unknown): string {
+  const { message, code, errors } = (error ?? {}) as { message?: string; code?: string; errors?: unknown[] };
+  if (message) return message;
+  if (errors?.[0] !== undefined) return errorText(errors[0]);
+  return code ?? String(error);
 }
 
 /** The local Redis if it answers, else a `redis-server` from PATH with append-only persistence under `.data/redis`. */
@@ -52,16 +71,16 @@ export async function resolveRedis(
   try {
     child = await spawnRedis(dir, port);
   } catch {
-    throw new Error(
-      'no Redis answers on 127.0.0.1:6379 and redis-server is not on PATH.\n' +
-        'Install Redis (apt install redis-server, brew install redis, or docker run -p 6379:6379 redis:7),\n' +
-        'or set REDIS_URL to a Redis you have.',
+    throw new CliError(
+      'no Redis answers on 127.0.0.1:6379 and redis-server is not on PATH: install Redis (apt install redis-server, brew install redis) or set REDIS_URL to a Redis you have',
     );
   }
   for (let waited = 0; !(await pingRedis(url, 500)); waited += 100) {
     if (child.exitCode !== null || waited > 10_000) {
       child.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} did not start (exit code ${child.exitCode})`);
+      throw new CliError(
+        `redis-server did not start on port ${port} (exit code ${child.exitCode}, data in ${dir}): set REDIS_URL to a Redis you have`,
+      );
     }
     await sleep(100);
   }

@@ -1,10 +1,16 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Config, loadConfig } from '@runner-planner/config';
 import { GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH, startGateway } from '@runner-planner/gateway';
 import { startPlanner } from '@runner-planner/planner';
 import { startWorker } from '@runner-planner/worker';
-import { dataDir, loadSecrets, removeRuntime, writeRuntime } from './data-dir.js';
-import { type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
-import { type ResolvedRedis, resolveRedis } from './redis.js';
+import pg from 'pg';
+import { checkOwner, claimDataDir, dataDir, loadSecrets, removeRuntime, writeRuntime } from './data-dir.js';
+import { clusterDir, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+import { CliError } from './errors.js';
+import { isPortFree } from './ports.js';
+import { errorText, type ResolvedRedis, redisProblem, resolveRedis } from './redis.js';
 
 const say = (line: string) => process.stdout.write(`runner-planner: ${line}\n`);
 
@@ -46,38 +52,124 @@ function closeOnSignal(parts: Closable[], after: () => Promise<void> = async () 
 /** `runner-planner start`: gateway, worker and planner in one process, with the defaults of DESIGN §7. */
 export async function runStart(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const dir = dataDir();
-  const secrets = await loadSecrets(dir);
-  const generated: string[] = [];
-  const filled: NodeJS.ProcessEnv = { ...env };
-  const fill = (name: string, value: string) => {
-    if (filled[name] === undefined || filled[name] === '') {
-      filled[name] = value;
-      generated.push(name);
-    }
-  };
-  fill('ADMIN_TOKEN', secrets.adminToken);
-  fill('GITHUB_WEBHOOK_SECRET', secrets.githubWebhookSecret);
-  fill('GITLAB_WEBHOOK_TOKEN', secrets.gitlabWebhookToken);
-  // Validate everything the user set before starting any service.
-  loadConfig(filled);
+  try {
+    await startAll(env, dir);
+  } catch (error) {
+    throw plainFailure(error, dir);
+  }
+}
 
+/**
+ * What a newcomer's machine can throw at `start`, as one line that says what to do (printed by
+ * main.ts without a stack). Errors not recognised here are bugs and keep their stack.
+ */
+function plainFailure(error: unknown, dir: string): unknown {
+  const { code, path, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  if (code === 'ENOSPC') {
+    return new CliError(`no space left on device for ${path ?? dir}: free some space and start again`);
+  }
+  if ((code === 'EACCES' || code === 'EPERM' || code === 'EROFS') && path !== undefined) {
+    return new CliError(
+      `cannot ${syscall ?? 'write'} ${path} (${code}): run start in a directory you can write, as the user who owns it`,
+    );
+  }
+  return error;
+}
+
+const PORTS = [
+  ['GATEWAY_PORT', 'gatewayPort'],
+  ['PLANNER_PORT', 'plannerPort'],
+  ['WORKER_PORT', 'workerPort'],
+] as const;
+
+const portInUse = (port: number, variable: string) =>
+  new CliError(`port ${port} is in use (${variable}): stop what uses it or set ${variable} to a free port`);
+
+/** The apps listen on 0.0.0.0: a port is checked before anything starts, not after the database. */
+async function checkPorts(config: Config): Promise<void> {
+  for (const [variable, key] of PORTS) {
+    if (!(await isPortFree(config[key], '0.0.0.0'))) throw portInUse(config[key], variable);
+  }
+}
+
+/** Shows a URL without its password. */
+function shown(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+async function checkDatabaseUrl(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (error) {
+    throw new CliError(
+      `cannot reach PostgreSQL at DATABASE_URL=${shown(url)} (${errorText(error)}): start it or correct DATABASE_URL, or unset DATABASE_URL for an embedded PostgreSQL`,
+    );
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function checkRedisUrl(url: string): Promise<void> {
+  const problem = await redisProblem(url, 5_000);
+  if (problem !== undefined) {
+    throw new CliError(
+      `cannot reach Redis at REDIS_URL=${shown(url)} (${problem}): start it or correct REDIS_URL, or unset REDIS_URL to use 127.0.0.1:6379 or a redis-server start launches`,
+    );
+  }
+}
+
+const unset = (value: string | undefined) => value === undefined || value === '';
+
+async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
+  await checkOwner(dir);
+  const freshSecrets = !existsSync(join(dir, 'secrets.json'));
+  await mkdir(dir, { recursive: true });
+  const release = await claimDataDir(dir);
   const cleanups: Closable[] = [];
   const undo = async () => {
     for (const part of cleanups.reverse()) await part.close().catch(() => {});
+    await release();
   };
   let postgres: RunningPostgres | undefined;
   let redis: ResolvedRedis | undefined;
+  const generated: string[] = [];
+  const filled: NodeJS.ProcessEnv = { ...env };
   try {
-    if (filled.DATABASE_URL === undefined || filled.DATABASE_URL === '') {
-      postgres = await startEmbeddedPostgres(dir, secrets.postgresPassword, say);
-      cleanups.push({ name: 'embedded PostgreSQL', close: postgres.stop });
-      say(`embedded PostgreSQL ready on 127.0.0.1:${postgres.port} (data in ${dir}/postgres)`);
-      filled.DATABASE_URL = postgres.url;
-    }
-    if (filled.REDIS_URL === undefined || filled.REDIS_URL === '') {
+    const secrets = await loadSecrets(dir);
+    const fill = (name: string, value: string) => {
+      if (unset(filled[name])) {
+        filled[name] = value;
+        generated.push(name);
+      }
+    };
+    fill('ADMIN_TOKEN', secrets.adminToken);
+    fill('GITHUB_WEBHOOK_SECRET', secrets.githubWebhookSecret);
+    fill('GITLAB_WEBHOOK_TOKEN', secrets.gitlabWebhookToken);
+    // Validate everything the user set, and check what the machine must offer, before starting
+    // any service: the cheap checks first, the embedded PostgreSQL (slow on a first start) last.
+    await checkPorts(loadConfig(filled));
+    if (!unset(filled.DATABASE_URL)) await checkDatabaseUrl(filled.DATABASE_URL as string);
+    if (!unset(filled.REDIS_URL)) await checkRedisUrl(filled.REDIS_URL as string);
+    if (unset(filled.REDIS_URL)) {
       redis = await resolveRedis(dir, say);
       if (redis.started) cleanups.push({ name: 'redis-server', close: redis.stop });
       filled.REDIS_URL = redis.url;
+    }
+    if (unset(filled.DATABASE_URL)) {
+      const cluster = await clusterDir(dir, freshSecrets, say);
+      postgres = await startEmbeddedPostgres(dir, cluster, secrets.postgresPassword, say);
+      cleanups.push({ name: 'embedded PostgreSQL', close: postgres.stop });
+      say(`embedded PostgreSQL ready on 127.0.0.1:${postgres.port} (data in ${postgres.dir})`);
+      filled.DATABASE_URL = postgres.url;
     }
   } catch (error) {
     await undo();
@@ -89,15 +181,11 @@ export async function runStart(env: NodeJS.ProcessEnv = process.env): Promise<vo
   try {
     // The worker and the planner both migrate; the worker goes first so they do not race.
     const worker = await startWorker(config);
+    apps.push({ name: 'worker', close: () => worker.close() });
     const gateway = await startGateway(config);
+    apps.push({ name: 'gateway', close: () => gateway.close() });
     const planner = await startPlanner(config);
-    // Planner first (ends pressure streams), gateway (stops taking webhooks), then the worker
-    // lets its in-flight jobs finish.
-    apps.push(
-      { name: 'planner', close: () => planner.close() },
-      { name: 'gateway', close: () => gateway.close() },
-      { name: 'worker', close: () => worker.close() },
-    );
+    apps.push({ name: 'planner', close: () => planner.close() });
     const gatewayUrl = `http://localhost:${config.gatewayPort}`;
     const plannerUrl = `http://localhost:${config.plannerPort}`;
     await writeRuntime(dir, {
@@ -112,9 +200,18 @@ export async function runStart(env: NodeJS.ProcessEnv = process.env): Promise<vo
   } catch (error) {
     for (const app of apps.reverse()) await app.close().catch(() => {});
     await undo();
+    // A port taken between the check and the listen.
+    const { code, port } = error as NodeJS.ErrnoException & { port?: number };
+    const taken = PORTS.find(([, key]) => config[key] === port);
+    if (code === 'EADDRINUSE' && taken !== undefined) throw portInUse(config[taken[1]], taken[0]);
     throw error;
   }
-  closeOnSignal([...apps, ...cleanups.reverse()], () => removeRuntime(dir));
+  // Planner first (ends pressure streams), gateway (stops taking webhooks), then the worker
+  // lets its in-flight jobs finish; then the redis-server start launched, PostgreSQL last.
+  closeOnSignal([...apps.reverse(), ...cleanups], async () => {
+    await removeRuntime(dir);
+    await release();
+  });
 }
 
 function printBanner(

