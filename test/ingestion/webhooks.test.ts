@@ -5,7 +5,12 @@ import { sendGitHub, sendGitLab, workflowJobExamples } from '../support/webhooks
 
 const system = useSystem('e2e_webhooks');
 
-const ACTION_OF = { queued: 'queued', in_progress: 'started', completed: 'completed', waiting: 'held' } as const;
+const ACTION_OF = {
+  queued: 'queued',
+  in_progress: 'started',
+  completed: 'completed',
+  waiting: 'held',
+} as const;
 
 async function returnValueOf(platform: string, delivery: string) {
   return (await system.queue.getJob(`${platform}-${delivery}`))?.returnvalue;

@@ -146,6 +146,26 @@ describe('reconciliation through the truth model', () => {
     expect(await fixture.db.getPressures('github')).toEqual({ k8s: 1 });
   });
 
+  it('records no start for a GitHub job cancelled before a runner took it, whose completed webhook was lost', async () => {
+    await process('github', githubWorkflowJob('queued', { id: 7, labels: ['self-hosted', 'k8s'] }));
+    const queuedAt = '2026-11-28T10:00:00Z';
+    world.github.setJob(REPO, {
+      id: 7,
+      status: 'completed',
+      conclusion: 'cancelled',
+      started_at: queuedAt,
+      completed_at: '2026-11-28T10:03:00Z',
+      runner_id: null,
+      runner_name: null,
+    });
+    await ageEvents(30);
+    expect((await pass()).stale.corrected.completed).toBe(1);
+    expect(await jobRow('github', 7)).toMatchObject({
+      startedAt: null,
+      completedAt: new Date('2026-11-28T10:03:00Z'),
+    });
+  });
+
   it('ends a GitHub job rejected at approval without it ever counting', async () => {
     const held = githubWorkflowJob('waiting', { id: 6, labels: ['self-hosted', 'k8s'] });
     await process('github', held);

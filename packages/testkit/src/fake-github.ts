@@ -27,6 +27,8 @@ export interface FakeGitHubJob {
   started_at?: string | null;
   completed_at?: string | null;
   labels?: string[];
+  runner_id?: number | null;
+  runner_name?: string | null;
 }
 
 /** One request the fake answered, with when it arrived and what it answered. */

@@ -171,6 +171,9 @@ export interface GitHubJobState {
   status: string;
   started_at: string | null;
   completed_at: string | null;
+  /** Null until a runner takes the job; still null for a job that ended before one did. */
+  runner_id?: number | null;
+  runner_name?: string | null;
 }
 
 /** The job's state on GitHub, or undefined when GitHub answers 404. */

@@ -110,11 +110,16 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
   const { db, metrics } = options;
   const report = emptyStaleReport();
 
-  /** A forge status through the truth model; a status it does not know changes nothing. */
+  /**
+   * A forge status through the truth model; a status it does not know changes nothing.
+   * `ranOnRunner` false: the job ended before any runner took it, so its `started_at` (GitHub
+   * fills it with the queue time) is not a start.
+   */
   function stateOf(
     platform: 'github' | 'gitlab',
     found: { status: string; started_at: string | null },
     completedAt: string | null,
+    ranOnRunner = true,
   ): ForgeState {
     const now = options.now();
     switch (phaseOfStatus(platform, found.status)) {
@@ -125,7 +130,7 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
       case 'ended':
         return {
           kind: 'completed',
-          startedAt: optionalDate(found.started_at),
+          startedAt: ranOnRunner ? optionalDate(found.started_at) : undefined,
           completedAt: dateOr(completedAt, now),
         };
       default:
@@ -140,7 +145,12 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
       if (options.github === undefined || repository === undefined) return undefined;
       const found = await showGitHubJob(options.github, repository, job.id);
       if (found === undefined) return { kind: 'missing' };
-      return stateOf('github', found, found.completed_at);
+      return stateOf(
+        'github',
+        found,
+        found.completed_at,
+        !(found.runner_id === null && found.runner_name === null),
+      );
     }
     if (job.platform === 'gitlab') {
       const project = gitlabProject(job.raw);
