@@ -23,6 +23,10 @@ beforeAll(async () => {
 
 type Action = 'queued' | 'in_progress' | 'completed';
 
+/** An hour ago, to the second: jobs must be recent or they fall out of the staleness window. */
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString().replace('.000Z', 'Z');
+
 function payload(id: number, action: Action) {
   return {
     action,
@@ -32,9 +36,9 @@ function payload(id: number, action: Action) {
       status: action,
       conclusion: action === 'completed' ? 'success' : null,
       labels: ['self-hosted', 'Large'],
-      created_at: '2026-11-28T10:00:00Z',
-      started_at: action === 'queued' ? '2026-11-28T09:00:00Z' : '2026-11-28T10:02:00Z',
-      completed_at: action === 'completed' ? '2026-11-28T10:09:00Z' : null,
+      created_at: at(0),
+      started_at: action === 'queued' ? at(-60) : at(2),
+      completed_at: action === 'completed' ? at(9) : null,
     },
   };
 }
@@ -45,10 +49,9 @@ function expectedRow(id: number, actions: Set<Action>) {
     platform: 'github',
     id: String(id),
     labels: ['large'],
-    createdAt: new Date('2026-11-28T10:00:00Z'),
-    startedAt:
-      actions.has('in_progress') || actions.has('completed') ? new Date('2026-11-28T10:02:00Z') : null,
-    completedAt: actions.has('completed') ? new Date('2026-11-28T10:09:00Z') : null,
+    createdAt: new Date(at(0)),
+    startedAt: actions.has('in_progress') || actions.has('completed') ? new Date(at(2)) : null,
+    completedAt: actions.has('completed') ? new Date(at(9)) : null,
     raw: Object.fromEntries([...actions].sort().map((action) => [action, payload(id, action)])),
     held: false,
     releasedAt: null,

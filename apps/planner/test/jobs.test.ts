@@ -103,17 +103,19 @@ describe('GET /api/v1/jobs/{platform}/{id}', () => {
 
 describe('PATCH /api/v1/jobs/{platform}/{id}', () => {
   it('sets started_at, then completed_at, moving the pressure', async () => {
+    // Created just now: the other jobs are past the staleness window and count nowhere.
+    await fixture.db.addJob(job(['large'], { id: '9', createdAt: new Date(), raw: { queued: { a: 1 } } }));
     expect(await fixture.db.getPressures('github')).toEqual({ large: 1 });
-    const started = await call(fixture.app, 'PATCH', '/api/v1/jobs/github/1', {
+    const started = await call(fixture.app, 'PATCH', '/api/v1/jobs/github/9', {
       body: { started_at: '2026-11-28T10:05:00Z' },
     });
     expect(started.statusCode).toBe(204);
     expect(started.body).toBe('');
-    const completed = await call(fixture.app, 'PATCH', '/api/v1/jobs/github/1', {
+    const completed = await call(fixture.app, 'PATCH', '/api/v1/jobs/github/9', {
       body: { completed_at: '2026-11-28T12:10:00.5+02:00' },
     });
     expect(completed.statusCode).toBe(204);
-    const [row] = await fixture.db.listJobs('github', { withId: '1' });
+    const [row] = await fixture.db.listJobs('github', { withId: '9' });
     expect(row?.startedAt).toEqual(new Date('2026-11-28T10:05:00Z'));
     expect(row?.completedAt).toEqual(new Date('2026-11-28T10:10:00.500Z'));
     expect(row?.raw).toEqual({ queued: { a: 1 } });

@@ -2,10 +2,10 @@ import { type JobEvent, PayloadError, parseGitHubWorkflowJob } from '@runner-pla
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyJobEvent } from '../src/index.js';
-import { githubWorkflowJob, storedJob, useDatabase } from './support.js';
+import { githubWorkflowJob, minutesAfterT0, storedJob, useDatabase } from './support.js';
 
 const fixture = useDatabase('worker_apply');
-const receivedAt = new Date('2026-11-28T12:00:00Z');
+const receivedAt = new Date(minutesAfterT0(50));
 
 function eventOf(payload: unknown): JobEvent {
   const outcome = parseGitHubWorkflowJob(payload, { selfHostedOnly: true, receivedAt });
@@ -14,9 +14,9 @@ function eventOf(payload: unknown): JobEvent {
 }
 
 const lifecycle = (id: number) => ({
-  queued: eventOf(githubWorkflowJob('queued', { id, startedAt: '2026-11-28T09:59:00Z' })),
-  started: eventOf(githubWorkflowJob('in_progress', { id, startedAt: '2026-11-28T10:01:00Z' })),
-  completed: eventOf(githubWorkflowJob('completed', { id, startedAt: '2026-11-28T10:01:00Z' })),
+  queued: eventOf(githubWorkflowJob('queued', { id, startedAt: minutesAfterT0(-1) })),
+  started: eventOf(githubWorkflowJob('in_progress', { id, startedAt: minutesAfterT0(1) })),
+  completed: eventOf(githubWorkflowJob('completed', { id, startedAt: minutesAfterT0(1) })),
 });
 
 async function applyAll(events: JobEvent[]) {
@@ -43,9 +43,9 @@ describe('applyJobEvent', () => {
       platform: 'github',
       id: '1',
       labels: ['x64'],
-      createdAt: new Date('2026-11-28T10:00:00Z'),
-      startedAt: new Date('2026-11-28T10:01:00Z'),
-      completedAt: new Date('2026-11-28T10:05:00Z'),
+      createdAt: new Date(minutesAfterT0(0)),
+      startedAt: new Date(minutesAfterT0(1)),
+      completedAt: new Date(minutesAfterT0(5)),
       raw: { queued: expect.any(Object), in_progress: expect.any(Object), completed: expect.any(Object) },
       held: false,
       releasedAt: null,
@@ -87,8 +87,8 @@ describe('applyJobEvent', () => {
             expect(row).toEqual({ ...referenceIncomplete, id: String(id), raw: expect.anything() });
           }
           // Whatever arrived, a completed job stays completed and out of pressure.
-          if (seen.has('completed')) expect(row?.completedAt).toEqual(new Date('2026-11-28T10:05:00Z'));
-          expect(row?.createdAt).toEqual(new Date('2026-11-28T10:00:00Z'));
+          if (seen.has('completed')) expect(row?.completedAt).toEqual(new Date(minutesAfterT0(5)));
+          expect(row?.createdAt).toEqual(new Date(minutesAfterT0(0)));
         },
       ),
       { numRuns: 60 },
@@ -103,8 +103,8 @@ describe('applyJobEvent', () => {
       ),
     );
     const row = await storedJob(fixture.db, 'github', '3');
-    expect(row?.startedAt).toEqual(new Date('2026-11-28T10:01:00Z'));
-    expect(row?.completedAt).toEqual(new Date('2026-11-28T10:05:00Z'));
+    expect(row?.startedAt).toEqual(new Date(minutesAfterT0(1)));
+    expect(row?.completedAt).toEqual(new Date(minutesAfterT0(5)));
     expect(Object.keys(row?.raw ?? {}).sort()).toEqual(['completed', 'in_progress', 'queued']);
   });
 });

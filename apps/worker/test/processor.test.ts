@@ -9,7 +9,14 @@ import {
   GitLabTagResolver,
   TagLookupError,
 } from '../src/index.js';
-import { githubWorkflowJob, gitlabJobHook, storedJob, useDatabase, webhookEnvelope } from './support.js';
+import {
+  githubWorkflowJob,
+  gitlabJobHook,
+  minutesAfterT0,
+  storedJob,
+  useDatabase,
+  webhookEnvelope,
+} from './support.js';
 
 const fixture = useDatabase('worker_processor');
 let gitlab: FakeGitLab;
@@ -18,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => gitlab.close());
 
-const receivedAt = '2026-11-28T12:00:00.000Z';
+const receivedAt = minutesAfterT0(50);
 function envelope(
   platform: Envelope['platform'],
   body: unknown,

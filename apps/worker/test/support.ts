@@ -49,6 +49,17 @@ export function gitlabJobHook(overrides: Record<string, unknown> = {}): Record<s
   return { ...JSON.parse(readFileSync(gitlabFixture, 'utf8')), ...overrides };
 }
 
+/**
+ * An hour ago, to the second: the time test jobs are created at. Jobs must be recent, or they
+ * fall out of the 5-day staleness window as the calendar moves on and stop counting.
+ */
+export const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+
+/** T0 plus `minutes`, as the ISO text webhooks carry. */
+export function minutesAfterT0(minutes: number): string {
+  return new Date(T0 + minutes * 60_000).toISOString();
+}
+
 export function githubWorkflowJob(
   action: 'queued' | 'in_progress' | 'completed' | 'waiting',
   job: {
@@ -67,9 +78,9 @@ export function githubWorkflowJob(
       status: action === 'waiting' ? 'waiting' : action,
       conclusion: action === 'completed' ? 'success' : null,
       labels: job.labels ?? ['self-hosted', 'linux', 'x64'],
-      created_at: job.createdAt ?? '2026-11-28T10:00:00Z',
-      started_at: job.startedAt ?? '2026-11-28T10:00:00Z',
-      completed_at: action === 'completed' ? (job.completedAt ?? '2026-11-28T10:05:00Z') : null,
+      created_at: job.createdAt ?? minutesAfterT0(0),
+      started_at: job.startedAt ?? minutesAfterT0(0),
+      completed_at: action === 'completed' ? (job.completedAt ?? minutesAfterT0(5)) : null,
       name: 'build',
     },
     repository: { full_name: 'octo/repo' },

