@@ -82,8 +82,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /**
  * Turns a GitLab Job Hook payload (`object_kind: build`) into a job event, or says why it is
  * ignored (another object kind, or a status the truth model does not know). `build_status`
- * maps through GITLAB_STATUSES: `created`, `manual`, `scheduled`, `waiting_for_resource` and
- * `preparing` are `held`. The event carries no labels: the hook does not include the job's
+ * maps through GITLAB_STATUSES (docs/pressure.md): `created`, `manual`, `skipped` and the other
+ * statuses before `pending` are `held`. The event carries no labels: the hook does not include the job's
  * tags. Throws PayloadError when the payload can never be processed.
  */
 export function parseGitLabJobHook(payload: unknown, options: GitLabParseOptions): ParseOutcome {

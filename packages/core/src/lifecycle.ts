@@ -22,8 +22,9 @@ export function isDemand(phase: JobPhase): boolean {
 interface StatusMeaning {
   phase: JobPhase;
   /**
-   * Position in the forge's own lifecycle: a job only ever moves to a higher rank, so the
-   * highest rank seen is the job's state whatever order its webhooks arrive in.
+   * Position in the forge's own lifecycle, for naming the furthest-along status among a job's
+   * stored payloads whatever order they arrived in. Not a promise that jobs only move up:
+   * GitLab resets a `skipped` job to `created`.
    */
   rank: number;
 }

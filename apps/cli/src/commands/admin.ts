@@ -3,11 +3,18 @@ import {
   type FlavorVerdict,
   flavorToJson,
   type Job,
+  type JobExplanation,
   jobToJson,
   NEVER_RECORDED,
   PLATFORMS,
 } from '@runner-planner/core';
-import { type Database, ExistError, type Flavor, NotExistError } from '@runner-planner/database';
+import {
+  type Database,
+  ExistError,
+  type Flavor,
+  InvalidInputError,
+  NotExistError,
+} from '@runner-planner/database';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, printJson, printTable, withDatabase } from '../context.js';
 
@@ -220,13 +227,33 @@ export function registerPressure(program: Command): void {
     });
 }
 
-async function jobNamed(db: Database, platform: string, id: string): Promise<Job> {
+function requireKnownPlatform(platform: string): void {
   if (!(PLATFORMS as readonly string[]).includes(platform)) {
     throw new CliError(`unknown platform "${platform}" (github or gitlab)`);
   }
+}
+
+const jobNotRecorded = (platform: string, id: string) =>
+  new CliError(`job ${platform}/${id} does not exist: ${NEVER_RECORDED}`);
+
+async function jobNamed(db: Database, platform: string, id: string): Promise<Job> {
+  requireKnownPlatform(platform);
   const [job] = id === '' ? [] : await db.listJobs(platform, { withId: id, limit: 1 });
-  if (job === undefined) throw new CliError(`job ${platform}/${id} does not exist: ${NEVER_RECORDED}`);
+  if (job === undefined) throw jobNotRecorded(platform, id);
   return job;
+}
+
+/** The job explained against every flavor, read once; the same errors as `jobNamed`. */
+async function explainedJob(db: Database, platform: string, id: string): Promise<JobExplanation> {
+  requireKnownPlatform(platform);
+  try {
+    return await db.explainJob(platform, id);
+  } catch (error) {
+    // An empty id is no job anyone recorded, as `jobs get` says too.
+    if (error instanceof NotExistError || error instanceof InvalidInputError)
+      throw jobNotRecorded(platform, id);
+    throw error;
+  }
 }
 
 function verdictWords(verdict: FlavorVerdict, assignedFlavor: string | null): string {
@@ -288,8 +315,7 @@ export function registerJobs(program: Command): void {
     .option('--json', 'print the JSON of the planner route GET /api/jobs/{platform}/{id}/why')
     .action(async (platform: string, id: string, options) => {
       await withDatabase(async (db) => {
-        await jobNamed(db, platform, id);
-        const explanation = await db.explainJob(platform, id);
+        const explanation = await explainedJob(db, platform, id);
         if (options.json) return printJson(explanationToJson(explanation));
         const labels = explanation.labels.length === 0 ? 'none' : explanation.labels.join(', ');
         process.stdout.write(`${platform} job ${id}: ${explanation.summary}\nlabels: ${labels}\n\n`);

@@ -1,5 +1,5 @@
 import { explanationToJson, NEVER_RECORDED } from '@runner-planner/core';
-import { type Database, NotExistError } from '@runner-planner/database';
+import { type Database, InvalidInputError, NotExistError } from '@runner-planner/database';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import { JOB_NOT_FOUND, sendText } from '../respond.js';
@@ -78,10 +78,10 @@ export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions):
     const { platform, id } = request.params;
     if (!isKnownPlatformName(platform)) return unknownPlatform(reply, platform);
     try {
-      if (id === '') throw new NotExistError();
       return explanationToJson(await db.explainJob(platform, id));
     } catch (err) {
-      if (err instanceof NotExistError) {
+      // An empty id is refused as bad input, and is no job anyone recorded either.
+      if (err instanceof NotExistError || err instanceof InvalidInputError) {
         return sendText(reply, 404, `job ${platform}/${id} not found: ${NEVER_RECORDED}`);
       }
       throw err;
