@@ -223,6 +223,12 @@ const environmentSchema = z
     GATEWAY_BODY_LIMIT: size('1mb'),
     GATEWAY_AUTH_FAILURE_LIMIT: perMinuteLimit(60),
     PLANNER_RATE_LIMIT: perMinuteLimit(600),
+    METRICS_REPO_LIMIT: z.coerce
+      .number({ error: 'must be a number of repositories (0 = none by name)' })
+      .int({ error: 'must be a whole number of repositories (0 = none by name)' })
+      .min(0, { error: 'must be 0 (every repository counted as "other") or more' })
+      .max(100_000, { error: 'must be at most 100000: each repository adds dozens of series' })
+      .default(500),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((e, context) => {
@@ -292,6 +298,11 @@ export interface Config {
   gatewayAuthFailureLimit: number;
   /** Planner requests (API and dashboard) a client address may make per minute; 0 = no limit. */
   plannerRateLimit: number;
+  /**
+   * Repositories a process labels metrics with by name (the first seen since it started); the
+   * rest are counted under `repo="other"`, so a flood of repositories cannot flood Prometheus.
+   */
+  metricsRepoLimit: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -342,6 +353,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gatewayBodyLimitBytes: e.GATEWAY_BODY_LIMIT,
     gatewayAuthFailureLimit: e.GATEWAY_AUTH_FAILURE_LIMIT,
     plannerRateLimit: e.PLANNER_RATE_LIMIT,
+    metricsRepoLimit: e.METRICS_REPO_LIMIT,
     logLevel: e.LOG_LEVEL,
   };
 }

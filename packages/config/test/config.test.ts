@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       gatewayBodyLimitBytes: 1_048_576,
       gatewayAuthFailureLimit: 60,
       plannerRateLimit: 600,
+      metricsRepoLimit: 500,
       logLevel: 'info',
     });
   });
@@ -127,6 +128,14 @@ describe('loadConfig', () => {
     const message = problemsOf({ GATEWAY_AUTH_FAILURE_LIMIT: '-1', PLANNER_RATE_LIMIT: 'lots' });
     expect(message).toContain('GATEWAY_AUTH_FAILURE_LIMIT: must be 0 (no limit) or more');
     expect(message).toContain('PLANNER_RATE_LIMIT: must be a number of requests per minute');
+  });
+
+  it('reads the repository cap of metric labels, 0 naming none', () => {
+    expect(loadConfig({ METRICS_REPO_LIMIT: '0' }).metricsRepoLimit).toBe(0);
+    expect(loadConfig({ METRICS_REPO_LIMIT: '2000' }).metricsRepoLimit).toBe(2000);
+    expect(problemsOf({ METRICS_REPO_LIMIT: '-1' })).toContain('METRICS_REPO_LIMIT: must be 0');
+    expect(problemsOf({ METRICS_REPO_LIMIT: 'all' })).toContain('METRICS_REPO_LIMIT: must be a number');
+    expect(problemsOf({ METRICS_REPO_LIMIT: '1000000' })).toContain('METRICS_REPO_LIMIT: must be at most');
   });
 
   it('treats empty variables as unset', () => {
