@@ -218,6 +218,10 @@ const environmentSchema = z
     GITHUB_IMPLICIT_LABELS: list,
     WORKER_CONCURRENCY: positiveInt(10),
     WORKER_LOCK_SECONDS: positiveInt(30),
+    FORGE_REFUSED_TRIES: positiveInt(3),
+    FORGE_REFUSED_RETRY_DELAY: duration('1m'),
+    DEAD_LETTER_MAX_COUNT: positiveInt(5_000),
+    DEAD_LETTER_MAX_AGE: duration('7d'),
     PRESSURE_STALE_AFTER: duration('5d'),
     PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
     GATEWAY_BODY_LIMIT: size('1mb'),
@@ -288,6 +292,17 @@ export interface Config {
   githubImplicitLabels: string[];
   workerConcurrency: number;
   workerLockMs: number;
+  /**
+   * Tries of an event whose forge API lookup is refused (401, 403, 404) before it is
+   * dead-lettered; a GitLab replica may answer 404 for up to a minute after a job is created.
+   */
+  forgeRefusedTries: number;
+  /** Wait between those tries; refusals are cached for half of it. */
+  forgeRefusedRetryMs: number;
+  /** Dead letters (failed webhook jobs) kept: the newest this many… */
+  deadLetterMaxCount: number;
+  /** …and none older than this. */
+  deadLetterMaxAgeMs: number;
   pressureStaleAfterMs: number;
   pressureHeartbeatSeconds: number;
   gatewayBodyLimitBytes: number;
@@ -348,6 +363,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     githubImplicitLabels: e.GITHUB_IMPLICIT_LABELS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerLockMs: e.WORKER_LOCK_SECONDS * 1000,
+    forgeRefusedTries: e.FORGE_REFUSED_TRIES,
+    forgeRefusedRetryMs: e.FORGE_REFUSED_RETRY_DELAY,
+    deadLetterMaxCount: e.DEAD_LETTER_MAX_COUNT,
+    deadLetterMaxAgeMs: e.DEAD_LETTER_MAX_AGE,
     pressureStaleAfterMs: e.PRESSURE_STALE_AFTER,
     pressureHeartbeatSeconds: e.PRESSURE_HEARTBEAT_SECONDS,
     gatewayBodyLimitBytes: e.GATEWAY_BODY_LIMIT,

@@ -28,6 +28,10 @@ describe('loadConfig', () => {
       githubImplicitLabels: [],
       workerConcurrency: 10,
       workerLockMs: 30_000,
+      forgeRefusedTries: 3,
+      forgeRefusedRetryMs: 60_000,
+      deadLetterMaxCount: 5_000,
+      deadLetterMaxAgeMs: 7 * 86_400_000,
       pressureStaleAfterMs: 5 * 86_400_000,
       pressureHeartbeatSeconds: 30,
       gatewayBodyLimitBytes: 1_048_576,
@@ -136,6 +140,32 @@ describe('loadConfig', () => {
     expect(problemsOf({ METRICS_REPO_LIMIT: '-1' })).toContain('METRICS_REPO_LIMIT: must be 0');
     expect(problemsOf({ METRICS_REPO_LIMIT: 'all' })).toContain('METRICS_REPO_LIMIT: must be a number');
     expect(problemsOf({ METRICS_REPO_LIMIT: '1000000' })).toContain('METRICS_REPO_LIMIT: must be at most');
+  });
+
+  it('reads the bounds on refused forge lookups and on dead letters', () => {
+    expect(
+      loadConfig({
+        FORGE_REFUSED_TRIES: '5',
+        FORGE_REFUSED_RETRY_DELAY: '30s',
+        DEAD_LETTER_MAX_COUNT: '200',
+        DEAD_LETTER_MAX_AGE: '2d',
+      }),
+    ).toMatchObject({
+      forgeRefusedTries: 5,
+      forgeRefusedRetryMs: 30_000,
+      deadLetterMaxCount: 200,
+      deadLetterMaxAgeMs: 2 * 86_400_000,
+    });
+    const message = problemsOf({
+      FORGE_REFUSED_TRIES: '0',
+      FORGE_REFUSED_RETRY_DELAY: 'soon',
+      DEAD_LETTER_MAX_COUNT: 'all',
+      DEAD_LETTER_MAX_AGE: '-1d',
+    });
+    expect(message).toContain('FORGE_REFUSED_TRIES: must be greater than 0');
+    expect(message).toContain('FORGE_REFUSED_RETRY_DELAY: must be a duration');
+    expect(message).toContain('DEAD_LETTER_MAX_COUNT: must be a number');
+    expect(message).toContain('DEAD_LETTER_MAX_AGE: must be a duration');
   });
 
   it('treats empty variables as unset', () => {

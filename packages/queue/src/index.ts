@@ -8,8 +8,11 @@ export {
 export { type Envelope, envelopeSchema, queueJobId } from './envelope.js';
 export {
   BACKOFF_TYPE,
+  DEAD_LETTER_RETENTION,
   DEFAULT_QUEUE_PREFIX,
+  type DeadLetterRetention,
   MAX_ATTEMPTS,
+  removeOnFail,
   retryDelayMs,
   WEBHOOK_QUEUE,
   webhookJobOptions,
@@ -22,8 +25,10 @@ export {
   type WebhookProducer,
 } from './producer.js';
 export {
+  type Attempt,
   createWebhookWorker,
   DeadLetterError,
+  RefusedError,
   type WebhookProcessor,
   type WebhookWorkerOptions,
 } from './worker.js';

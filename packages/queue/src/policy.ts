@@ -25,10 +25,33 @@ export function retryDelayMs(attemptsMade: number, random: () => number = Math.r
   return Math.round(exponential * (0.5 + random() / 2));
 }
 
+/**
+ * Dead letters kept by default: the newest 5,000, none older than a week. Each holds a webhook
+ * body (tens of kB, at most GATEWAY_BODY_LIMIT), so the count bounds what they take of Redis.
+ */
+export const DEAD_LETTER_RETENTION: DeadLetterRetention = { count: 5_000, ageMs: 7 * 86_400_000 };
+
+/** The newest `count` dead letters are kept, and none older than `ageMs`. */
+export interface DeadLetterRetention {
+  count: number;
+  ageMs: number;
+}
+
+/**
+ * BullMQ's form. It trims when a job fails, so an aged dead letter goes when the next event is
+ * dead-lettered rather than at the moment it ages out.
+ */
+export function removeOnFail(retention: DeadLetterRetention): { count: number; age: number } {
+  return { count: retention.count, age: retention.ageMs / 1000 };
+}
+
+/**
+ * `removeOnFail` is deliberately left out: a job's own option would override the worker's, and
+ * the worker applies the retention it was configured with (DEAD_LETTER_MAX_COUNT and _AGE).
+ */
 export const webhookJobOptions: JobsOptions = {
   attempts: MAX_ATTEMPTS,
   backoff: { type: BACKOFF_TYPE },
-  // Recent completions stay visible in the dashboard; dead letters stay until replayed or removed.
+  // Recent completions stay visible in the dashboard.
   removeOnComplete: { age: 3_600, count: 1_000 },
-  removeOnFail: false,
 };

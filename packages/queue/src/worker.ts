@@ -1,11 +1,48 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { workerConnectionOptions } from './connection.js';
 import { type Envelope, envelopeSchema } from './envelope.js';
-import { DEFAULT_QUEUE_PREFIX, retryDelayMs, WEBHOOK_QUEUE } from './policy.js';
+import {
+  DEAD_LETTER_RETENTION,
+  DEFAULT_QUEUE_PREFIX,
+  type DeadLetterRetention,
+  removeOnFail,
+  retryDelayMs,
+  WEBHOOK_QUEUE,
+} from './policy.js';
 
 /** Thrown by a processor for a payload that can never be processed: no retry, straight to dead letters. */
 export class DeadLetterError extends UnrecoverableError {
   override readonly name = 'DeadLetterError';
+}
+
+/**
+ * Thrown by a processor for an answer that will very likely never change (a forge API's 404 for a
+ * job id), but might within a short while: retried after `retryAfterMs` instead of the usual
+ * backoff, and counted in the job's data so the processor can dead-letter it after a few.
+ */
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** What a processor knows about the tries before this one. */
+export interface Attempt {
+  /** Tries of this event that ended in a RefusedError; 0 again after a redelivery or a replay. */
+  refusals: number;
+  job: Job;
+}
+
+/** Kept beside the envelope in the job's data; the envelope schema strips it. */
+const REFUSALS_FIELD = 'refusals';
+
+function refusalsOf(data: unknown): number {
+  const value = (data as Record<string, unknown> | null)?.[REFUSALS_FIELD];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
 }
 
 export interface WebhookWorkerOptions {
@@ -21,13 +58,16 @@ export interface WebhookWorkerOptions {
    * BullMQ names the blocking one after the queue, which is how it lists workers.
    */
   connectionName?: string;
+  /** How many dead letters to keep, and for how long (default DEAD_LETTER_RETENTION). */
+  deadLetters?: DeadLetterRetention;
 }
 
-export type WebhookProcessor<R> = (envelope: Envelope, job: Job<unknown, R>) => Promise<R>;
+export type WebhookProcessor<R> = (envelope: Envelope, attempt: Attempt) => Promise<R>;
 
 /**
  * A BullMQ worker for the webhook queue. Envelopes that do not match the schema are
- * dead-lettered with the reason; anything else the processor throws is retried with backoff.
+ * dead-lettered with the reason; a RefusedError is counted and retried after its own delay;
+ * anything else the processor throws is retried with backoff.
  */
 export function createWebhookWorker<R>(
   options: WebhookWorkerOptions,
@@ -43,7 +83,16 @@ export function createWebhookWorker<R>(
           `malformed envelope: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
         );
       }
-      return processor(parsed.data, job);
+      const refusals = refusalsOf(job.data);
+      try {
+        return await processor(parsed.data, { refusals, job });
+      } catch (error) {
+        // The producer replaces the data on a redelivery, which starts the count again.
+        if (error instanceof RefusedError) {
+          await job.updateData({ ...(job.data as object), [REFUSALS_FIELD]: refusals + 1 });
+        }
+        throw error;
+      }
     },
     {
       connection: workerConnectionOptions(options.redisUrl, {
@@ -56,8 +105,14 @@ export function createWebhookWorker<R>(
       stalledInterval: lockDuration,
       // A job whose worker died is retried; one that keeps killing workers is parked after 5.
       maxStalledCount: 5,
-      // Every webhook job uses BACKOFF_TYPE; the strategy is the worker's to apply.
-      settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
+      removeOnFail: removeOnFail(options.deadLetters ?? DEAD_LETTER_RETENTION),
+      // Every webhook job uses BACKOFF_TYPE; the strategy is the worker's to apply. A refusal
+      // waits a fixed time, without jitter, so retries of one refused id arrive together and
+      // share one answer from the processor's cache.
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+          error instanceof RefusedError ? error.retryAfterMs : retryDelayMs(attemptsMade),
+      },
     },
   );
   return worker;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { envelopeSchema, MAX_ATTEMPTS, queueJobId, retryDelayMs, webhookJobOptions } from '../src/index.js';
+import {
+  DEAD_LETTER_RETENTION,
+  envelopeSchema,
+  MAX_ATTEMPTS,
+  queueJobId,
+  removeOnFail,
+  retryDelayMs,
+  webhookJobOptions,
+} from '../src/index.js';
 
 describe('queueJobId', () => {
   it('prefixes the platform and removes the key separator', () => {
@@ -30,7 +38,13 @@ describe('retryDelayMs', () => {
       );
     expect(totalMs(() => 0)).toBeGreaterThan(11.9 * 3_600_000);
     expect(totalMs(() => 0.999_999)).toBeLessThan(24 * 3_600_000);
-    expect(webhookJobOptions.removeOnFail).toBe(false);
+  });
+
+  it('leaves dead-letter retention to the worker, capped by count and age by default', () => {
+    // A job's own removeOnFail would override the worker's configured retention.
+    expect(webhookJobOptions).not.toHaveProperty('removeOnFail');
+    expect(DEAD_LETTER_RETENTION).toEqual({ count: 5_000, ageMs: 7 * 86_400_000 });
+    expect(removeOnFail({ count: 10, ageMs: 1_500 })).toEqual({ count: 10, age: 1.5 });
   });
 });
 
