@@ -1,5 +1,11 @@
 export { applyJobEvent } from './apply-event.js';
-export { GitLabTagResolver, type JobTagSource, TagLookupError } from './gitlab-tags.js';
+export {
+  GitLabTagResolver,
+  type GitLabTagResolverOptions,
+  type JobTagSource,
+  TagLookupError,
+  TagRefusedError,
+} from './gitlab-tags.js';
 export { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 export { createProcessor, GitLabNotConfiguredError, type ProcessResult } from './processor.js';
 export {

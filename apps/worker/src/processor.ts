@@ -7,9 +7,9 @@ import {
   parseGitLabJobHook,
 } from '@runner-planner/core';
 import { type Database, InvalidInputError } from '@runner-planner/database';
-import { DeadLetterError, type Envelope } from '@runner-planner/queue';
+import { type Attempt, DeadLetterError, type Envelope, RefusedError } from '@runner-planner/queue';
 import { applyJobEvent } from './apply-event.js';
-import type { JobTagSource } from './gitlab-tags.js';
+import { type JobTagSource, TagRefusedError } from './gitlab-tags.js';
 import type { WorkerMetrics } from './metrics.js';
 
 export interface ProcessorOptions {
@@ -19,6 +19,10 @@ export interface ProcessorOptions {
   gitlabTags: JobTagSource | undefined;
   githubSelfHostedOnly: boolean;
   githubImplicitLabels: readonly string[];
+  /** Tries of an event whose tag lookup GitLab refuses (401, 403, 404) before it is dead-lettered (default 3). */
+  refusedTries?: number;
+  /** Wait between those tries (default a minute: GitLab replicas lag at most that before they are skipped). */
+  refusedRetryMs?: number;
 }
 
 export type ProcessResult =
@@ -38,6 +42,8 @@ export class GitLabNotConfiguredError extends Error {
 /** Turns one queued webhook into database writes; throws DeadLetterError for what can never succeed. */
 export function createProcessor(options: ProcessorOptions) {
   const { db, metrics } = options;
+  const refusedTries = options.refusedTries ?? 3;
+  const refusedRetryMs = options.refusedRetryMs ?? 60_000;
 
   function parse(envelope: Envelope): ParseOutcome {
     if (envelope.event !== HANDLED_EVENTS[envelope.platform]) {
@@ -54,11 +60,11 @@ export function createProcessor(options: ProcessorOptions) {
       : parseGitLabJobHook(payload, { receivedAt });
   }
 
-  function labelsOf(event: JobEvent): () => Promise<string[]> {
+  function labelsOf(event: JobEvent, attempt: Pick<Attempt, 'lastRefusedAt'>): () => Promise<string[]> {
     if (event.platform === 'github') return async () => event.labels;
     return async () => {
       if (options.gitlabTags === undefined) throw new GitLabNotConfiguredError();
-      return options.gitlabTags.tags(event.projectId, event.id);
+      return options.gitlabTags.tags(event.projectId, event.id, attempt.lastRefusedAt);
     };
   }
 
@@ -77,7 +83,16 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
-  return async function process(envelope: Envelope): Promise<ProcessResult> {
+  /**
+   * `attempt`: the tries of this event GitLab refused before this one (the queue counts them).
+   * A refusal is retried a few times, since a job's 404 can come from a GitLab read replica
+   * that has not seen it yet, then dead-lettered: a forged job id must not cost the token's
+   * rate limit for a day of retries.
+   */
+  return async function process(
+    envelope: Envelope,
+    attempt: Pick<Attempt, 'refusals' | 'lastRefusedAt'> = { refusals: 0, lastRefusedAt: undefined },
+  ): Promise<ProcessResult> {
     const platform = envelope.platform;
     const timer = metrics.processingSeconds.startTimer({ platform });
     try {
@@ -86,7 +101,7 @@ export function createProcessor(options: ProcessorOptions) {
         metrics.processed.inc({ platform, outcome: 'ignored' });
         return { outcome: 'ignored', reason: parsed.reason };
       }
-      await applyJobEvent(db, parsed.event, labelsOf(parsed.event));
+      await applyJobEvent(db, parsed.event, labelsOf(parsed.event, attempt));
       observeDurations(parsed.event);
       metrics.processed.inc({ platform, outcome: 'recorded' });
       return { outcome: 'recorded', action: parsed.event.action };
@@ -96,6 +111,15 @@ export function createProcessor(options: ProcessorOptions) {
         throw new DeadLetterError(error.message);
       }
       metrics.processed.inc({ platform, outcome: 'retried' });
+      if (error instanceof TagRefusedError) {
+        const tries = attempt.refusals + 1;
+        if (tries >= refusedTries) {
+          metrics.processed.inc({ platform, outcome: 'dead_lettered' });
+          throw new DeadLetterError(`${error.message} (refused ${tries} times)`);
+        }
+        metrics.processed.inc({ platform, outcome: 'retried' });
+        throw new RefusedError(error.message, refusedRetryMs);
+      }
       throw error;
     } finally {
       timer();

@@ -43,7 +43,11 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const gitlabTags =
     options.gitlabTags ??
     (config.gitlabToken
-      ? new GitLabTagResolver({ url: config.gitlabUrl, token: config.gitlabToken })
+      ? new GitLabTagResolver({
+          url: config.gitlabUrl,
+          token: config.gitlabToken,
+          refusalCacheMs: config.forgeRefusedRetryMs,
+        })
       : undefined);
 
   const process = createProcessor({
@@ -52,6 +56,8 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     gitlabTags,
     githubSelfHostedOnly: config.githubSelfHostedOnly,
     githubImplicitLabels: config.githubImplicitLabels,
+    refusedTries: config.forgeRefusedTries,
+    refusedRetryMs: config.forgeRefusedRetryMs,
   });
   const worker = createWebhookWorker(
     {
@@ -59,6 +65,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
       lockMs: config.workerLockMs,
+      deadLetters: { count: config.deadLetterMaxCount, ageMs: config.deadLetterMaxAgeMs },
     },
     process,
   );

@@ -32,17 +32,23 @@ export class RefusedError extends Error {
 
 /** What a processor knows about the tries before this one. */
 export interface Attempt {
-  /** Tries of this event that ended in a RefusedError; 0 again after a redelivery or a replay. */
+  /** Tries of this event that ended in a RefusedError; 0 again after a redelivery from the forge. */
   refusals: number;
+  /**
+   * When the last of them ended (ms since the epoch): an answer cached before then is no news
+   * for this try, one cached since is.
+   */
+  lastRefusedAt: number | undefined;
   job: Job;
 }
 
-/** Kept beside the envelope in the job's data; the envelope schema strips it. */
+/** Kept beside the envelope in the job's data; the envelope schema strips them. */
 const REFUSALS_FIELD = 'refusals';
+const REFUSED_AT_FIELD = 'refusedAt';
 
-function refusalsOf(data: unknown): number {
-  const value = (data as Record<string, unknown> | null)?.[REFUSALS_FIELD];
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
+function counterOf(data: unknown, field: string): number | undefined {
+  const value = (data as Record<string, unknown> | null)?.[field];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 export interface WebhookWorkerOptions {
@@ -83,13 +89,18 @@ export function createWebhookWorker<R>(
           `malformed envelope: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
         );
       }
-      const refusals = refusalsOf(job.data);
+      const refusals = counterOf(job.data, REFUSALS_FIELD) ?? 0;
+      const lastRefusedAt = counterOf(job.data, REFUSED_AT_FIELD);
       try {
-        return await processor(parsed.data, { refusals, job });
+        return await processor(parsed.data, { refusals, lastRefusedAt, job });
       } catch (error) {
         // The producer replaces the data on a redelivery, which starts the count again.
         if (error instanceof RefusedError) {
-          await job.updateData({ ...(job.data as object), [REFUSALS_FIELD]: refusals + 1 });
+          await job.updateData({
+            ...(job.data as object),
+            [REFUSALS_FIELD]: refusals + 1,
+            [REFUSED_AT_FIELD]: Date.now(),
+          });
         }
         throw error;
       }

@@ -126,9 +126,11 @@ describe('dead-letter retention', () => {
 describe('refusals', () => {
   it('retries a RefusedError after its own delay, counting refusals for the processor', async () => {
     const seen: number[] = [];
+    const lastRefusedAt: (number | undefined)[] = [];
     let refusing = true;
     const worker = startWorker(async (_e, attempt) => {
       seen.push(attempt.refusals);
+      lastRefusedAt.push(attempt.lastRefusedAt);
       if (!refusing) return 'recorded';
       if (attempt.refusals >= 2) throw new DeadLetterError(`refused ${attempt.refusals + 1} times`);
       throw new RefusedError('GitLab API answered 404', 50);
@@ -143,7 +145,10 @@ describe('refusals', () => {
     expect(seen).toEqual([0, 1, 2]);
     const job = await inspect.getJob(jobIdOf(event));
     expect(job?.failedReason).toBe('refused 3 times');
-    expect(job?.data).toMatchObject({ ...event, refusals: 2 });
+    expect(job?.data).toMatchObject({ ...event, refusals: 2, refusedAt: expect.any(Number) });
+    expect(lastRefusedAt[0]).toBeUndefined();
+    expect(lastRefusedAt[1]).toBeGreaterThanOrEqual(started);
+    expect(lastRefusedAt[2]).toBeGreaterThan(lastRefusedAt[1] as number);
 
     // A redelivery from the forge replaces the data: the count starts again.
     refusing = false;
