@@ -122,7 +122,7 @@ export async function makeTraversable(dir: string, mode = 0o755): Promise<void> 
 async function openToAll(dir: string): Promise<void> {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (entry.isSymbolicLink()) continue;
-    // parentPath is Node 20.12+, path its older name (engines: >= 20.11).
+    // parentPath is Node 20.12+, path its older name (the code still runs on Node 20.11).
     const path = join(entry.parentPath ?? entry.path, entry.name);
     const { mode } = await lstat(path);
     const executable = entry.isDirectory() || (mode & 0o100) !== 0;
