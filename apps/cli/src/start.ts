@@ -221,23 +221,27 @@ function printBanner(
   generated: string[],
   dir: string,
 ) {
-  const origin = (name: string) =>
-    generated.includes(name) ? ` (generated, kept in ${dir}/secrets.json)` : '';
+  // A secret start made is shown once here, where the user copies it into the forge; one the
+  // user supplied is theirs already, and terminals, CI logs and screen shares keep what is printed.
+  const secret = (name: string, value: string | undefined) =>
+    generated.includes(name)
+      ? `${value ?? ''} (generated, kept in ${dir}/secrets.json)`
+      : `(yours, from ${name}; not shown)`;
   const gitlabOn = config.gitlabToken !== undefined;
   const lines = [
     '',
     'runner-planner is running',
     '',
     `  GitHub webhook URL:    ${gatewayUrl}${GITHUB_WEBHOOK_PATH}`,
-    `  GitHub webhook secret: ${config.githubWebhookSecrets[0] ?? ''}${origin('GITHUB_WEBHOOK_SECRET')}`,
+    `  GitHub webhook secret: ${secret('GITHUB_WEBHOOK_SECRET', config.githubWebhookSecrets[0])}`,
     '                         content type application/json, event "Workflow jobs"',
     `  GitLab webhook URL:    ${gatewayUrl}${GITLAB_WEBHOOK_PATH}${gitlabOn ? '' : ' (off until GITLAB_TOKEN is set)'}`,
-    `  GitLab webhook token:  ${config.gitlabWebhookTokens[0] ?? ''}${origin('GITLAB_WEBHOOK_TOKEN')}`,
+    `  GitLab webhook token:  ${secret('GITLAB_WEBHOOK_TOKEN', config.gitlabWebhookTokens[0])}`,
     '                         trigger "Job events"',
     `  Planner API:           ${plannerUrl}/api/v1`,
     `  Queue dashboard:       ${plannerUrl}/admin/queues (any user name, the admin token as password)`,
     `  Metrics:               ${plannerUrl}/metrics, ${gatewayUrl}/metrics, http://localhost:${config.workerPort}/metrics`,
-    `  Admin token:           ${config.adminToken ?? ''}${origin('ADMIN_TOKEN')}`,
+    `  Admin token:           ${secret('ADMIN_TOKEN', config.adminToken)}`,
     '',
     '  Forges must reach the webhook URLs: replace localhost with an address they can reach.',
     '  Admin commands in this directory use this instance: runner-planner flavor list, runner-planner pressure',

@@ -64,8 +64,12 @@ async function postgresPids(): Promise<number[]> {
   return pids;
 }
 
-async function start(): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function start(supplied: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    cwd,
+    env: { ...env, ...supplied },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const text = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -85,8 +89,8 @@ async function start(): Promise<Started> {
     output: text,
     exited,
     gatewayUrl: field('GitHub webhook URL'),
-    githubSecret: field('GitHub webhook secret'),
-    adminToken: field('Admin token'),
+    githubSecret: supplied.GITHUB_WEBHOOK_SECRET ?? field('GitHub webhook secret'),
+    adminToken: supplied.ADMIN_TOKEN ?? field('Admin token'),
   };
 }
 
@@ -184,8 +188,16 @@ describe('runner-planner start', () => {
       await sleep(200);
     expect(await stat(pidFile)).toBeTruthy();
 
-    const third = await start();
+    // Secrets the user supplies are used but never printed (start prints only those it made).
+    const supplied = {
+      GITHUB_WEBHOOK_SECRET: 'user-supplied-webhook-secret-0123456789',
+      ADMIN_TOKEN: 'planner_v0_userSuppliedAdminTok',
+    };
+    const third = await start(supplied);
     expect(third.output()).toContain(`removing stale ${pidFile}`);
+    expect(third.output()).toContain('GitHub webhook secret: (yours, from GITHUB_WEBHOOK_SECRET; not shown)');
+    expect(third.output()).toContain('Admin token:           (yours, from ADMIN_TOKEN; not shown)');
+    for (const value of Object.values(supplied)) expect(third.output()).not.toContain(value);
     expect(await sendQueuedJob(third, 2)).toBe(202);
     await pressureBecomes({ small: 2 });
     expect(await interrupt(third)).toBe(0);
