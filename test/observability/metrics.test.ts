@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { AppProcess } from '../support/apps.js';
+import type { AppName, AppProcess } from '../support/apps.js';
 import { useSystem } from '../support/system.js';
-import { sendGitHub, workflowJobExamples } from '../support/webhooks.js';
+import { GITLAB_WEBHOOK_TOKEN, sendGitHub, workflowJobExamples } from '../support/webhooks.js';
+import { ORIGINAL_DASHBOARD, ORIGINAL_PRESSURE_ROUTE, samplesOf } from './original-dashboard.js';
 import {
   exposition,
   groupingLabels,
@@ -20,6 +21,12 @@ const ALERTS = new URL('prometheus/alerts.yml', INFRA);
 const ADMIN_TOKEN = 'planner_v0_observabilityTest_01';
 /** Series Prometheus makes itself rather than scraping them. */
 const PROMETHEUS_SERIES = new Set(['up']);
+/** OpenTelemetry's HTTP server histogram: one name on every server by convention, told apart by `job`. */
+const SHARED_NAMES = /^http_server_request_duration_seconds_/;
+/** Fewer than the repositories whose jobs start or complete in the examples (three). */
+const REPO_LIMIT = 2;
+/** Event headers no forge sends: an attacker's, to make a series each. */
+const MADE_UP_EVENTS = ['x-made-up-1', 'x-made-up-2'];
 
 interface Reference {
   /** Where it is: dashboard file and panel title, or alert name. */
@@ -152,12 +159,16 @@ describe('dashboards and alert rules against the running apps', () => {
   const scraped = new Map<string, Set<string>>();
   const sources = new Map<string, string>();
   const collisions: string[] = [];
+  const texts = new Map<AppName, string>();
 
   // The other tests read what this one scraped: vitest runs a file's tests in order.
   it('export every series the dashboards are about once traffic went through', async () => {
     const gateway = await system.start('gateway');
     // Keep every example job, so starts and completions are recorded (job waiting/running times).
-    const worker = await system.start('worker', { GITHUB_SELF_HOSTED_ONLY: 'false' });
+    const worker = await system.start('worker', {
+      GITHUB_SELF_HOSTED_ONLY: 'false',
+      METRICS_REPO_LIMIT: String(REPO_LIMIT),
+    });
     const planner = await system.start('planner', { ADMIN_TOKEN });
     await system.db.addFlavor({
       platform: 'github',
@@ -173,6 +184,19 @@ describe('dashboards and alert rules against the running apps', () => {
       expect((await sendGitHub(gateway.url, example)).status).toBe(202);
     }
     expect((await sendGitHub(gateway.url, { zen: 'hi' }, { event: 'push' })).status).toBe(202);
+    for (const event of MADE_UP_EVENTS) {
+      expect((await sendGitHub(gateway.url, { zen: 'hi' }, { event })).status).toBe(202);
+    }
+    const madeUpGitLab = await fetch(`${gateway.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gitlab-event': 'Made Up Hook',
+        'x-gitlab-token': GITLAB_WEBHOOK_TOKEN,
+      },
+      body: '{}',
+    });
+    expect(madeUpGitLab.status).toBe(202);
     expect((await sendGitHub(gateway.url, null, { body: '{"action": "queued", oops' })).status).toBe(202);
     const unsigned = await fetch(`${gateway.url}/webhooks/github`, {
       method: 'POST',
@@ -197,12 +221,15 @@ describe('dashboards and alert rules against the running apps', () => {
     for (const app of apps) {
       const response = await fetch(`${app.url}/metrics`);
       expect(response.status, `${app.name} /metrics`).toBe(200);
-      for (const [name, labels] of exposition(await response.text())) {
+      const text = await response.text();
+      texts.set(app.name, text);
+      for (const [name, labels] of exposition(text)) {
         const known = scraped.get(name) ?? new Set<string>();
         for (const label of labels) known.add(label);
         scraped.set(name, known);
         const other = sources.get(name);
-        if (other !== undefined && other !== app.name) collisions.push(`${name}: ${other} and ${app.name}`);
+        if (other !== undefined && other !== app.name && !SHARED_NAMES.test(name))
+          collisions.push(`${name}: ${other} and ${app.name}`);
         sources.set(name, app.name);
       }
     }
@@ -263,5 +290,72 @@ describe('dashboards and alert rules against the running apps', () => {
     expect(sources.get('runner_planner_worker_process_cpu_seconds_total')).toBe('worker');
     expect(sources.get('runner_planner_planner_process_cpu_seconds_total')).toBe('planner');
     expect(collisions).toEqual([]);
+  });
+
+  it('the original planner’s dashboard finds each metric and label on the app that replaces it', () => {
+    const missing: string[] = [];
+    for (const query of ORIGINAL_DASHBOARD) {
+      const found = exposition(texts.get(query.app) ?? '').get(query.metric);
+      if (found === undefined) {
+        missing.push(`${query.panel}: ${query.metric} is not on the ${query.app}`);
+        continue;
+      }
+      for (const label of query.labels) {
+        if (!found.has(label)) missing.push(`${query.panel}: ${query.metric} has no label "${label}"`);
+      }
+    }
+    expect(missing).toEqual([]);
+    // Its latency panel leaves pressure streams out by this exact route: the same placeholders.
+    const routes = samplesOf(texts.get('planner') ?? '', 'http_server_request_duration_seconds_count').map(
+      (sample) => sample.labels.http_route,
+    );
+    expect(routes).toContain(ORIGINAL_PRESSURE_ROUTE);
+    expect(routes).toContain('/api/v1/flavors');
+    expect(routes.filter((route) => route?.includes(':'))).toEqual([]);
+    // A flavor's pressure under the original's name, as under ours.
+    expect(samplesOf(texts.get('planner') ?? '', 'github_runner_planner_flavor_pressure')).toContainEqual({
+      labels: { platform: 'github', flavor: 'observability' },
+      value: 1,
+    });
+  });
+
+  it('repositories past METRICS_REPO_LIMIT are counted as "other"', () => {
+    const worker = texts.get('worker') ?? '';
+    const starts = workflowJobExamples().filter((example) => example.action === 'in_progress').length;
+    const waiting = samplesOf(worker, 'github_runner_planner_webhook_job_waiting_seconds_count');
+    const running = samplesOf(worker, 'github_runner_planner_webhook_job_running_seconds_count');
+    expect(waiting.map((sample) => sample.labels.repo)).toContain('other');
+    // One cap for both histograms: the first REPO_LIMIT repositories seen, whichever event.
+    const named = new Set(
+      [...waiting, ...running].map((sample) => sample.labels.repo).filter((repo) => repo !== 'other'),
+    );
+    expect(named.size).toBe(REPO_LIMIT);
+    // Every start is counted once, under its name or under "other": none is lost.
+    expect(waiting.reduce((sum, sample) => sum + sample.value, 0)).toBe(starts);
+    // ARC's name: the same repositories, split the way ARC labels them.
+    const arc = samplesOf(worker, 'github_workflow_job_queue_duration_seconds_count');
+    expect(arc.reduce((sum, sample) => sum + sample.value, 0)).toBe(starts);
+    for (const { labels } of arc) {
+      if (labels.repository_full_name === 'other') continue;
+      expect(named).toContain(labels.repository_full_name);
+      expect(`${labels.owner}/${labels.repository}`).toBe(labels.repository_full_name);
+    }
+  });
+
+  it('made-up event headers make no series: they are counted as "other"', () => {
+    const gateway = texts.get('gateway') ?? '';
+    expect(gateway).not.toMatch(/made-up|Made Up/i);
+    const count = (name: string, labels: Record<string, string>) =>
+      samplesOf(gateway, name).find((sample) => JSON.stringify(sample.labels) === JSON.stringify(labels))
+        ?.value;
+    expect(count('runner_planner_webhooks_received_total', { platform: 'github', event: 'other' })).toBe(
+      MADE_UP_EVENTS.length,
+    );
+    expect(count('runner_planner_webhooks_ignored_total', { platform: 'github', event: 'other' })).toBe(
+      MADE_UP_EVENTS.length,
+    );
+    expect(count('runner_planner_webhooks_ignored_total', { platform: 'gitlab', event: 'other' })).toBe(1);
+    // Known events keep their name.
+    expect(count('runner_planner_webhooks_ignored_total', { platform: 'github', event: 'push' })).toBe(1);
   });
 });

@@ -40,15 +40,12 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   const app = Fastify({ logger: loggerOptions(options.logger, config) });
 
   app.addHook('onResponse', async (request, reply) => {
-    metrics.requestDuration.observe(
-      {
-        // The route pattern, not the URL: unknown paths must not create a series each.
-        route: request.routeOptions.url ?? 'unmatched',
-        method: request.method,
-        status_code: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
+    metrics.observeRequest({
+      route: request.routeOptions.url,
+      method: request.method,
+      statusCode: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
   });
 
   app.setErrorHandler<FastifyError>((error, request, reply) => {

@@ -75,6 +75,12 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
   app.decorateRequest('pressureStream', false);
 
   app.addHook('onResponse', async (request, reply) => {
+    metrics.observeHttpServer({
+      route: request.routeOptions.url,
+      method: request.method,
+      statusCode: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
     // A stream's duration is how long a client listened, not how fast the planner answered.
     if (request.pressureStream) return;
     metrics.httpRequestDuration.observe(

@@ -31,10 +31,49 @@ export interface PlannerMetricsOptions {
 
 export interface PlannerMetrics {
   registry: Registry;
-  /** Observed by the HTTP server for every request it answers. */
+  /** Observed by the HTTP server for every request it answers, except pressure streams. */
   httpRequestDuration: Histogram<'route' | 'method' | 'status_code'>;
+  /**
+   * OpenTelemetry's `http.server.request.duration`, as the original planner exported it: every
+   * request, streams included (its dashboard leaves the pressure route out of latencies).
+   */
+  observeHttpServer(observation: HttpServerObservation): void;
   /** Closes the Redis connection the collectors use; the metrics stay registered. */
   close(): Promise<void>;
+}
+
+export interface HttpServerObservation {
+  /** The matched route pattern (`/api/v1/flavors/:name`); undefined when no route matched. */
+  route: string | undefined;
+  method: string;
+  statusCode: number;
+  seconds: number;
+}
+
+/** HTTP methods as OpenTelemetry names them; anything else is `_OTHER` (semantic conventions). */
+const HTTP_METHODS: ReadonlySet<string> = new Set([
+  'CONNECT',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'POST',
+  'PUT',
+  'TRACE',
+]);
+
+/** Bucket boundaries OpenTelemetry advises for `http.server.request.duration`. */
+const OTEL_HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+/**
+ * A Fastify route pattern as an OpenTelemetry `http.route`, with the original planner's `{name}`
+ * placeholders (its dashboard filters on `/api/v1/flavors/{name}/pressure`); empty when no route
+ * matched, which that dashboard shows as `unknown`.
+ */
+export function httpRoute(pattern: string | undefined): string {
+  if (pattern === undefined) return '';
+  return pattern.replace(/:(\w+)/g, '{$1}');
 }
 
 /** How long a scrape waits for a Redis connection that is not ready. */
@@ -85,6 +124,30 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
     return queue;
   });
 
+  // Both pressure gauges of one scrape share one read (the registry collects them at once).
+  let readingPressures: Promise<Array<Record<string, number>> | undefined> | undefined;
+  const pressures = (): Promise<Array<Record<string, number>> | undefined> => {
+    if (closed) return Promise.resolve(undefined);
+    readingPressures ??= attempt(() =>
+      Promise.all(PLATFORMS.map((platform) => db.getPressures(platform))),
+    ).finally(() => {
+      readingPressures = undefined;
+    });
+    return readingPressures;
+  };
+
+  const httpServerDuration =
+    (registry.getSingleMetric('http_server_request_duration_seconds') as
+      | Histogram<'http_route' | 'http_request_method' | 'http_response_status_code'>
+      | undefined) ??
+    new Histogram({
+      name: 'http_server_request_duration_seconds',
+      help: 'Duration of HTTP server requests (OpenTelemetry semantic conventions).',
+      labelNames: ['http_route', 'http_request_method', 'http_response_status_code'],
+      buckets: OTEL_HTTP_BUCKETS,
+      registers: [registry],
+    });
+
   const httpRequestDuration =
     (registry.getSingleMetric('runner_planner_planner_request_duration_seconds') as
       | Histogram<'route' | 'method' | 'status_code'>
@@ -107,13 +170,32 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
         labelNames: ['platform', 'flavor'],
         registers: [],
         async collect() {
-          const read = closed
-            ? undefined
-            : await attempt(() => Promise.all(PLATFORMS.map((platform) => db.getPressures(platform))));
+          const read = await pressures();
           this.reset();
-          read?.forEach((pressures, index) => {
+          read?.forEach((byFlavor, index) => {
             const platform = PLATFORMS[index] as string;
-            for (const [flavor, value] of Object.entries(pressures)) this.set({ platform, flavor }, value);
+            for (const [flavor, value] of Object.entries(byFlavor)) this.set({ platform, flavor }, value);
+          });
+        },
+      }),
+  );
+
+  // The original planner's gauge, under its Prometheus name; flavor names are set by admins.
+  replace(
+    registry,
+    'github_runner_planner_flavor_pressure',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'The current pressure value for each flavor (name of the original planner).',
+        labelNames: ['platform', 'flavor'],
+        registers: [],
+        async collect() {
+          const read = await pressures();
+          this.reset();
+          read?.forEach((byFlavor, index) => {
+            const platform = PLATFORMS[index] as string;
+            for (const [flavor, value] of Object.entries(byFlavor)) this.set({ platform, flavor }, value);
           });
         },
       }),
@@ -204,6 +286,16 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
   return {
     registry,
     httpRequestDuration,
+    observeHttpServer({ route, method, statusCode, seconds }) {
+      httpServerDuration.observe(
+        {
+          http_route: httpRoute(route),
+          http_request_method: HTTP_METHODS.has(method) ? method : '_OTHER',
+          http_response_status_code: String(statusCode),
+        },
+        seconds,
+      );
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -103,6 +103,7 @@ export function createProcessor(options: ProcessorOptions) {
       }
       await applyJobEvent(db, parsed.event, labelsOf(parsed.event, attempt));
       observeDurations(parsed.event);
+      metrics.recordJob(parsed.event);
       metrics.processed.inc({ platform, outcome: 'recorded' });
       return { outcome: 'recorded', action: parsed.event.action };
     } catch (error) {

@@ -39,7 +39,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     staleAfterMs: config.pressureStaleAfterMs,
     poolSize: Math.max(4, Math.min(config.workerConcurrency, 20)),
   });
-  const metrics = createWorkerMetrics();
+  const metrics = createWorkerMetrics(undefined, { repoLimit: config.metricsRepoLimit });
   const gitlabTags =
     options.gitlabTags ??
     (config.gitlabToken
