@@ -156,6 +156,40 @@ const privateKeyPem = z.string().transform((value, context) => {
   return pem;
 });
 
+/**
+ * `OWNER:INSTALLATION_ID,…` (GITHUB_APP_INSTALLATION_IDS): the GitHub App installation each owner's
+ * repositories and organisation hooks are reached with, instead of looking it up. Owners are
+ * lowercased: GitHub logins are case-insensitive.
+ */
+const githubAppInstallationIds = list.transform((items, context) => {
+  const pinned = new Map<string, number>();
+  for (const item of items) {
+    const [owner, id, ...rest] = item.split(':');
+    const installationId = Number(id);
+    if (
+      rest.length > 0 ||
+      owner === undefined ||
+      !GITHUB_NAME.test(owner) ||
+      id === undefined ||
+      !/^\d+$/.test(id) ||
+      !Number.isSafeInteger(installationId) ||
+      installationId <= 0
+    ) {
+      context.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(item)} must be OWNER:INSTALLATION_ID (the number in the installation's settings URL)`,
+      });
+      return z.NEVER;
+    }
+    if (pinned.has(owner.toLowerCase())) {
+      context.addIssue({ code: 'custom', message: `${owner} is listed twice` });
+      return z.NEVER;
+    }
+    pinned.set(owner.toLowerCase(), installationId);
+  }
+  return pinned;
+});
+
 const privateKeyFile = z.string().transform((path, context) => {
   let text: string;
   try {
@@ -210,6 +244,7 @@ const environmentSchema = z
       .optional(),
     GITHUB_APP_PRIVATE_KEY: privateKeyPem.optional(),
     GITHUB_APP_PRIVATE_KEY_FILE: privateKeyFile.optional(),
+    GITHUB_APP_INSTALLATION_IDS: githubAppInstallationIds,
     RECONCILE_INTERVAL: duration('5m'),
     RECONCILE_STALE_AFTER: duration('15m'),
     RECONCILE_HELD_AFTER: duration('1h'),
@@ -251,6 +286,9 @@ const environmentSchema = z
     if (e.GITHUB_APP_ID === undefined && hasKey) {
       problem('GITHUB_APP_ID', 'must be set with the App private key');
     }
+    if (e.GITHUB_APP_INSTALLATION_IDS.size > 0 && e.GITHUB_APP_ID === undefined) {
+      problem('GITHUB_APP_INSTALLATION_IDS', 'needs GITHUB_APP_ID and the App private key');
+    }
     if (e.GITHUB_HOOKS.some((hook) => hook.kind === 'app') && (e.GITHUB_APP_ID === undefined || !hasKey)) {
       problem(
         'GITHUB_HOOKS',
@@ -280,8 +318,16 @@ export interface Config {
   githubApiUrl: string;
   /** Webhooks whose failed `workflow_job` deliveries reconciliation redelivers. */
   githubHooks: GitHubHook[];
-  /** For the `app` hook: reconciliation authenticates as the App (a JWT) to read and redeliver its deliveries. */
+  /**
+   * A GitHub App reconciliation authenticates as: with its JWT for the `app` hook, with its
+   * installations' tokens for job look-ups and repository/organisation hooks.
+   */
   githubApp: GitHubAppCredentials | undefined;
+  /**
+   * Owner (lowercase) → the App installation reconciliation uses for it; only these owners use
+   * the App, and no owner's installation is looked up. Undefined: every owner's is looked up.
+   */
+  githubAppInstallationIds: ReadonlyMap<string, number> | undefined;
   reconcileIntervalMs: number;
   /** Incomplete jobs with no event for this long are looked up on the forge. */
   reconcileStaleAfterMs: number;
@@ -355,6 +401,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             appId: e.GITHUB_APP_ID,
             privateKey: e.GITHUB_APP_PRIVATE_KEY ?? e.GITHUB_APP_PRIVATE_KEY_FILE ?? '',
           },
+    githubAppInstallationIds:
+      e.GITHUB_APP_INSTALLATION_IDS.size > 0 ? e.GITHUB_APP_INSTALLATION_IDS : undefined,
     reconcileIntervalMs: e.RECONCILE_INTERVAL,
     reconcileStaleAfterMs: e.RECONCILE_STALE_AFTER,
     reconcileHeldAfterMs: e.RECONCILE_HELD_AFTER,

@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { jwtVerify } from 'jose';
 import { closeHttpServer, listenOnLoopback } from './loopback-http.js';
@@ -31,22 +31,60 @@ export interface FakeGitHubJob {
   runner_name?: string | null;
 }
 
-/** One request the fake answered, with when it arrived and what it answered. */
+/**
+ * The credential a request carried: the personal `token`, the App's JWT, an installation access
+ * token (`installation:ID`), or none the fake recognised.
+ */
+export type FakeGitHubAuth = 'token' | 'app' | `installation:${number}` | 'none';
+
+/** One request the fake answered, with when it arrived, who sent it and what it answered. */
 export interface FakeGitHubRequest {
   method: string;
   path: string;
   at: number;
   status: number;
+  auth: FakeGitHubAuth;
 }
 
 /** `repos/OWNER/REPO` or `orgs/ORG`: where a hook lives. */
 export type FakeHookOwner = string;
 
-/** A GitHub App whose own webhook (`/app/hook`) the fake serves to requests carrying the App's JWT. */
+/** A permission level of a GitHub App installation; `write` includes `read`. */
+export type FakeGitHubPermission = 'read' | 'write';
+
+/** Where a GitHub App is installed: one organisation or user account. */
+export interface FakeGitHubInstallation {
+  id: number;
+  /** The login of the organisation or user the App is installed on. */
+  account: string;
+  accountType?: 'Organization' | 'User';
+  /** Names (without the owner) of the repositories it was granted; absent = all of the account's. */
+  repositories?: string[];
+  /**
+   * What the App may do there (default `actions: read`, `repository_hooks: write`,
+   * `organization_hooks: write`, `metadata: read`).
+   */
+  permissions?: Record<string, FakeGitHubPermission>;
+}
+
+/**
+ * A GitHub App: its own webhook (`/app/hook`) and the installation endpoints answer only to its
+ * JWT; each installation's access tokens reach that account's repositories and hooks.
+ */
 export interface FakeGitHubApp {
   id: number;
   /** The public half of the key pair the JWTs must be signed with (RS256). */
   publicKey: KeyObject;
+  installations?: FakeGitHubInstallation[];
+  /** Lifetime of the installation access tokens it issues (GitHub: one hour). */
+  tokenLifetimeSeconds?: number;
+}
+
+/** An installation access token the fake issued. */
+export interface FakeGitHubInstallationToken {
+  installationId: number;
+  token: string;
+  expiresAt: string;
 }
 
 /**
@@ -69,8 +107,12 @@ export interface FakeGitHub {
   /** Adds a delivery to the App's webhook (needs the `app` option). */
   addAppDelivery(delivery: Partial<FakeGitHubDelivery>): FakeGitHubDelivery;
   appDeliveries(): FakeGitHubDelivery[];
-  /** Requests to `/app/hook` refused because their JWT was missing, badly signed or expired. */
+  /** Requests needing the App's JWT refused because it was missing, badly signed or expired. */
   readonly rejectedAppTokens: number;
+  /** Installation access tokens issued so far, oldest first. */
+  readonly installationTokens: FakeGitHubInstallationToken[];
+  /** Ends every installation token issued so far, as an hour passing would: they answer 401 from now on. */
+  expireInstallationTokens(): void;
   /** Delivery ids a redelivery was requested for, in order. */
   readonly redeliveries: number[];
   setJob(fullName: string, job: FakeGitHubJob): void;
@@ -101,12 +143,30 @@ async function drain(request: IncomingMessage): Promise<void> {
 }
 
 const APP_HOOK = 'app/hook';
-/** GitHub refuses App JWTs that live longer than 10 minutes; a minute of clock drift allowed. */
-const MAX_JWT_LIFETIME_S = 11 * 60;
+/**
+ * GitHub refuses an App JWT whose `exp` is more than 10 minutes ahead ("Generating a JSON Web
+ * Token (JWT) for a GitHub App", docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app);
+ * one second covers rounding to whole seconds.
+ */
+const MAX_JWT_AHEAD_S = 10 * 60 + 1;
+/** Clock drift allowed on an expired `exp` or a future `iat` (GitHub recommends backdating `iat` by 60 s). */
+const CLOCK_DRIFT_S = 60;
+/**
+ * "Installation tokens expire one hour from the time you create them. Using an expired token
+ * produces a status code of 401" (docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app).
+ */
+const INSTALLATION_TOKEN_LIFETIME_S = 3_600;
+const DEFAULT_PERMISSIONS: Record<string, FakeGitHubPermission> = {
+  actions: 'read',
+  metadata: 'read',
+  organization_hooks: 'write',
+  repository_hooks: 'write',
+};
 
 /**
  * Whether `authorization` is `Bearer <JWT>` signed (RS256) with the App's key, issued by the App
- * (`iss` = its id) and neither expired nor too long-lived, as GitHub checks them.
+ * (`iss` = its id), not expired, not issued in the future and expiring at most 10 minutes ahead,
+ * as GitHub checks them.
  */
 async function validAppJwt(authorization: string | undefined, app: FakeGitHubApp): Promise<boolean> {
   const token = /^bearer (.+)$/i.exec(authorization ?? '')?.[1];
@@ -115,15 +175,40 @@ async function validAppJwt(authorization: string | undefined, app: FakeGitHubApp
     const { payload } = await jwtVerify(token, app.publicKey, {
       algorithms: ['RS256'],
       requiredClaims: ['iss', 'iat', 'exp'],
-      clockTolerance: 60,
+      clockTolerance: CLOCK_DRIFT_S,
     });
+    const now = Date.now() / 1000;
     // GitHub takes the App id as a number or a string in `iss` (jose's issuer option wants a string).
-    const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0);
-    return String(payload.iss) === String(app.id) && lifetime <= MAX_JWT_LIFETIME_S;
+    return (
+      String(payload.iss) === String(app.id) &&
+      (payload.exp ?? 0) <= now + MAX_JWT_AHEAD_S &&
+      (payload.iat ?? 0) <= now + CLOCK_DRIFT_S
+    );
   } catch {
     return false;
   }
 }
+
+/**
+ * The endpoints that find an App's installation; GitHub serves them only to the App's JWT
+ * ("You must use a JWT to access this endpoint", docs.github.com/en/rest/apps/apps).
+ */
+const INSTALLATION_LOOKUP = /^\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+)|users\/([^/]+))\/installation$/;
+
+/**
+ * The permission an installation token needs for a path, as the REST docs list them under
+ * "Fine-grained access tokens" for each endpoint: workflow jobs need Actions (read), repository
+ * and organisation webhook deliveries need Webhooks (read to list, write to redeliver).
+ */
+function permissionNeeded(method: string, path: string): [string, FakeGitHubPermission] | undefined {
+  const level: FakeGitHubPermission = method === 'GET' ? 'read' : 'write';
+  if (/^\/repos\/[^/]+\/[^/]+\/actions\//.test(path)) return ['actions', level];
+  if (/^\/repos\/[^/]+\/[^/]+\/hooks(\/|$)/.test(path)) return ['repository_hooks', level];
+  if (/^\/orgs\/[^/]+\/hooks(\/|$)/.test(path)) return ['organization_hooks', level];
+  return undefined;
+}
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 export async function startFakeGitHub(
   token = 'ghp_test-token',
@@ -140,6 +225,28 @@ export async function startFakeGitHub(
   let remaining = RATE_LIMIT;
   let redeliveriesListed = true;
   let rejectedAppTokens = 0;
+  const app = options.app;
+  const installations = app?.installations ?? [];
+  const issued: FakeGitHubInstallationToken[] = [];
+  const tokenOwners = new Map<string, { installation: FakeGitHubInstallation; expiresAt: number }>();
+
+  /** Whether an installation may reach `owner/repo` (`repo` absent: the account itself). */
+  const reaches = (installation: FakeGitHubInstallation, owner: string, repo?: string) =>
+    same(installation.account, owner) &&
+    (repo === undefined ||
+      installation.repositories === undefined ||
+      installation.repositories.some((name) => same(name, repo)));
+  const installationJson = (installation: FakeGitHubInstallation) => ({
+    id: installation.id,
+    app_id: app?.id,
+    account: { login: installation.account, type: installation.accountType ?? 'Organization' },
+    target_type: installation.accountType ?? 'Organization',
+    repository_selection: installation.repositories === undefined ? 'all' : 'selected',
+    permissions: installation.permissions ?? DEFAULT_PERMISSIONS,
+    access_tokens_url: `/app/installations/${installation.id}/access_tokens`,
+    events: ['workflow_job'],
+    suspended_at: null,
+  });
 
   const hookKey = (owner: string, hookId: number | string) =>
     owner === 'app' ? APP_HOOK : `${owner}/hooks/${hookId}`;
@@ -176,8 +283,14 @@ export async function startFakeGitHub(
     const url = new URL(request.url ?? '/', 'http://fake');
     const method = request.method ?? 'GET';
     const reset = Math.ceil(Date.now() / 1000) + 3600;
-    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      requests.push({ method, path: url.pathname, at: Date.now(), status });
+    let auth: FakeGitHubAuth = 'none';
+    const reply = (
+      status: number,
+      body: unknown,
+      headers: Record<string, string> = {},
+      as: FakeGitHubAuth = auth,
+    ) => {
+      requests.push({ method, path: url.pathname, at: Date.now(), status, auth: as });
       response.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
         'x-ratelimit-limit': String(RATE_LIMIT),
@@ -189,17 +302,39 @@ export async function startFakeGitHub(
       });
       response.end(body === undefined ? '' : JSON.stringify(body));
     };
-    // The App's hook answers only to the App's JWT; every other endpoint only to the token.
-    if (url.pathname.startsWith('/app/')) {
-      if (options.app === undefined || !(await validAppJwt(request.headers.authorization, options.app))) {
+    const path = url.pathname;
+    // `/app/…` and the installation lookups answer only to the App's JWT ("You must use a JWT to
+    // access this endpoint", REST docs for each); every other endpoint to the personal token or
+    // to an installation token that reaches the account, repository and permission it names.
+    const lookup = INSTALLATION_LOOKUP.exec(path);
+    if (path.startsWith('/app/') || lookup !== null) {
+      if (app === undefined || !(await validAppJwt(request.headers.authorization, app))) {
         rejectedAppTokens += 1;
-        return reply(401, { message: 'A JSON web token could not be decoded', status: '401' });
+        return reply(401, { message: 'A JSON web token could not be decoded', status: '401' }, {}, 'none');
       }
-    } else if (
-      request.headers.authorization !== `token ${token}` &&
-      request.headers.authorization !== `Bearer ${token}`
-    ) {
-      return reply(401, { message: 'Bad credentials', status: '401' });
+      auth = 'app';
+    } else {
+      const presented = /^(?:token|bearer) (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      const installed = presented === undefined ? undefined : tokenOwners.get(presented);
+      if (presented === token) {
+        auth = 'token';
+      } else if (installed !== undefined && Date.now() < installed.expiresAt) {
+        auth = `installation:${installed.installation.id}`;
+        const target = /^\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+))(?:\/|$)/.exec(path);
+        const owner = target?.[1] ?? target?.[3];
+        // GitHub answers 404, not 403, for what a token cannot see.
+        if (owner === undefined || !reaches(installed.installation, owner, target?.[2])) {
+          return reply(404, { message: 'Not Found', status: '404' });
+        }
+        const needed = permissionNeeded(method, path);
+        const granted = (installed.installation.permissions ?? DEFAULT_PERMISSIONS)[needed?.[0] ?? ''];
+        if (needed !== undefined && granted !== 'write' && granted !== needed[1]) {
+          return reply(403, { message: 'Resource not accessible by integration', status: '403' });
+        }
+      } else {
+        // An expired installation token gets the same answer as a wrong one.
+        return reply(401, { message: 'Bad credentials', status: '401' });
+      }
     }
     if (limited !== undefined && Date.now() < limited.until) {
       const { kind, until } = limited;
@@ -225,7 +360,38 @@ export async function startFakeGitHub(
     }
     remaining = Math.max(1, remaining - 1);
 
-    const path = url.pathname;
+    if (lookup !== null && method === 'GET') {
+      const [, repoOwner, repo, org, user] = lookup;
+      // "Get a repository installation" answers only when the repository is one the installation
+      // was granted; "Get an organization installation" only for organisation accounts.
+      const found = installations.find((installation) =>
+        repoOwner !== undefined
+          ? reaches(installation, repoOwner, repo)
+          : org !== undefined
+            ? reaches(installation, org) && (installation.accountType ?? 'Organization') === 'Organization'
+            : reaches(installation, user ?? ''),
+      );
+      if (found === undefined) return reply(404, { message: 'Not Found', status: '404' });
+      return reply(200, installationJson(found));
+    }
+    const mint = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    if (mint && method === 'POST') {
+      const installation = installations.find((i) => i.id === Number(mint[1]));
+      if (installation === undefined) return reply(404, { message: 'Not Found', status: '404' });
+      const lifetime = (app?.tokenLifetimeSeconds ?? INSTALLATION_TOKEN_LIFETIME_S) * 1000;
+      // GitHub's timestamps have whole seconds.
+      const expiresAt = Math.floor((Date.now() + lifetime) / 1000) * 1000;
+      const minted = `ghs_${randomBytes(18).toString('base64url')}`;
+      tokenOwners.set(minted, { installation, expiresAt });
+      const expiresAtText = new Date(expiresAt).toISOString().replace('.000Z', 'Z');
+      issued.push({ installationId: installation.id, token: minted, expiresAt: expiresAtText });
+      return reply(201, {
+        token: minted,
+        expires_at: expiresAtText,
+        permissions: installation.permissions ?? DEFAULT_PERMISSIONS,
+        repository_selection: installation.repositories === undefined ? 'all' : 'selected',
+      });
+    }
     const list =
       /^\/((?:repos\/[^/]+\/[^/]+)|(?:orgs\/[^/]+))\/hooks\/(\d+)\/deliveries$/.exec(path) ??
       /^\/(app)\/hook()\/deliveries$/.exec(path);
@@ -300,6 +466,10 @@ export async function startFakeGitHub(
     appDeliveries: () => [...(hooks.get(APP_HOOK) ?? [])],
     get rejectedAppTokens() {
       return rejectedAppTokens;
+    },
+    installationTokens: issued,
+    expireInstallationTokens() {
+      for (const owner of tokenOwners.values()) owner.expiresAt = Date.now() - 1;
     },
     setJob(fullName, job) {
       jobs.set(`${fullName}#${job.id}`, job);

@@ -3,8 +3,12 @@ export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
 export {
   type FakeGitHub,
   type FakeGitHubApp,
+  type FakeGitHubAuth,
   type FakeGitHubDelivery,
+  type FakeGitHubInstallation,
+  type FakeGitHubInstallationToken,
   type FakeGitHubJob,
+  type FakeGitHubPermission,
   type FakeGitHubRequest,
   startFakeGitHub,
 } from './fake-github.js';

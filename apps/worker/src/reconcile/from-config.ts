@@ -3,6 +3,7 @@ import type { Database } from '@runner-planner/database';
 import { workerConnection } from '@runner-planner/queue';
 import { Registry } from 'prom-client';
 import { createGitHubClient } from './github.js';
+import { GitHubAppInstallations } from './github-installations.js';
 import { GitLabJobLookup } from './gitlab.js';
 import { createReconcileMetrics } from './metrics.js';
 import { type ReconcileProgress, type ReconcileReport, reconcileOnce } from './reconcile.js';
@@ -11,6 +12,15 @@ export interface Reconciler {
   /** One pass with the configured forges; `ran: false` when another pass held the lock. */
   run(options?: { onProgress?: (progress: ReconcileProgress) => void }): Promise<ReconcileReport>;
   close(): Promise<void>;
+}
+
+export interface ReconcilerOptions {
+  /**
+   * Where problems that fail many jobs at once go (an owner without an installation of the
+   * GitHub App and no GITHUB_TOKEN to fall back on), once per problem until it is checked again.
+   * Default: a line on stderr.
+   */
+  warn?: (message: string) => void;
 }
 
 /** Whether the configuration names a forge API to reconcile against. */
@@ -23,16 +33,32 @@ export function createReconciler(
   config: Config,
   db: Database,
   registry: Registry = new Registry(),
+  options: ReconcilerOptions = {},
 ): Reconciler {
   const redis = workerConnection(config.redisUrl);
   redis.on('error', () => {});
   const metrics = createReconcileMetrics(registry);
-  const github = config.githubToken
-    ? createGitHubClient({ baseUrl: config.githubApiUrl, token: config.githubToken })
-    : undefined;
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`reconcile: ${message}\n`));
   const githubApp = config.githubApp
     ? createGitHubClient({ baseUrl: config.githubApiUrl, app: config.githubApp })
     : undefined;
+  // With an App, each request uses the installation that reaches its owner, GITHUB_TOKEN otherwise.
+  const github =
+    config.githubApp && githubApp
+      ? createGitHubClient({
+          baseUrl: config.githubApiUrl,
+          token: config.githubToken,
+          installations: new GitHubAppInstallations({
+            appClient: githubApp,
+            appId: config.githubApp.appId,
+            pinned: config.githubAppInstallationIds,
+            // With a personal token to fall back on, an owner without the App is no problem.
+            onMiss: config.githubToken ? undefined : warn,
+          }),
+        })
+      : config.githubToken
+        ? createGitHubClient({ baseUrl: config.githubApiUrl, token: config.githubToken })
+        : undefined;
   const gitlab = config.gitlabToken
     ? new GitLabJobLookup({ url: config.gitlabUrl, token: config.gitlabToken })
     : undefined;

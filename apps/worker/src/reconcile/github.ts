@@ -3,6 +3,7 @@ import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { GitHubAppCredentials, GitHubHook } from '@runner-planner/config';
+import type { GitHubAppInstallations, GitHubPermission, GitHubTarget } from './github-installations.js';
 
 const ReconcileOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof ReconcileOctokit>;
@@ -23,10 +24,88 @@ export type GitHubClientOptions = {
   /** Seconds in GitHub's rate-limit headers are multiplied by this many ms (tests: 1000, the default). */
   retryAfterBaseValue?: number;
 } & (
-  | { token: string; app?: undefined }
-  /** Authenticates as the GitHub App itself (a JWT signed with its key), for the `/app/hook` endpoints. */
-  | { app: GitHubAppCredentials; token?: undefined }
+  | { token: string; app?: undefined; installations?: undefined }
+  /**
+   * Authenticates as the GitHub App itself (a JWT signed with its key): the `/app/hook`
+   * endpoints, installation lookups, and minting installation tokens (`client.auth`).
+   */
+  | { app: GitHubAppCredentials; token?: undefined; installations?: undefined }
+  /**
+   * Each request to a repository or organisation with a token of the App installation that may
+   * make it; `token` (a personal token) for the others, or a GitHubInstallationMissingError.
+   */
+  | { installations: GitHubAppInstallations; token?: string | undefined; app?: undefined }
 );
+
+/** No installation of the configured GitHub App may make a request, and there is no GITHUB_TOKEN. */
+export class GitHubInstallationMissingError extends Error {
+  override readonly name = 'GitHubInstallationMissingError';
+}
+
+/** The account and repository a REST path is about (`/repos/{owner}/{repo}/…`, `/orgs/{org}/…`). */
+export function targetOfPath(path: string): GitHubTarget | undefined {
+  const match = /^\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+))(?:\/|$)/.exec(path);
+  if (match === null) return undefined;
+  const [, owner, repo, org] = match.map((part) =>
+    part === undefined ? undefined : decodeURIComponent(part),
+  );
+  return org !== undefined ? { owner: org } : { owner: owner ?? '', repo };
+}
+
+/**
+ * The installation permission a request needs, as GitHub's REST docs list it for each endpoint:
+ * workflow jobs need Actions (read); repository and organisation webhook deliveries need
+ * Webhooks (read to list, write to redeliver).
+ */
+export function permissionOfRequest(method: string, path: string): GitHubPermission | undefined {
+  const level = method.toUpperCase() === 'GET' ? 'read' : 'write';
+  if (/^\/repos\/[^/]+\/[^/]+\/actions\//.test(path)) return ['actions', level];
+  if (/^\/repos\/[^/]+\/[^/]+\/hooks(\/|$)/.test(path)) return ['repository_hooks', level];
+  if (/^\/orgs\/[^/]+\/hooks(\/|$)/.test(path)) return ['organization_hooks', level];
+  return undefined;
+}
+
+type Request = GitHubClient['request'];
+
+/**
+ * An octokit auth strategy choosing the credential per request: the token of the App
+ * installation that reaches the request's repository or organisation with the permission it
+ * needs, else the personal token. A 401 on an installation token (expired early, revoked)
+ * mints a new one and tries once more.
+ */
+function installationAuth(installations: GitHubAppInstallations, token: string | undefined, baseUrl: string) {
+  const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
+  const hook = async (
+    request: Request,
+    options: Record<string, unknown> & { method: string; url: string },
+  ) => {
+    const endpoint = request.endpoint.merge(options);
+    const { url, method } = request.endpoint.parse(endpoint);
+    const fullPath = new URL(url).pathname;
+    const path = fullPath.startsWith(basePath) ? fullPath.slice(basePath.length) : fullPath;
+    const target = targetOfPath(path);
+    const permission = permissionOfRequest(method, path);
+    const send = (credential: string) => {
+      endpoint.headers.authorization = `token ${credential}`;
+      return request(endpoint);
+    };
+    if (target === undefined) return token === undefined ? request(endpoint) : send(token);
+    const access = await installations.access(target, permission);
+    if ('missing' in access) {
+      if (token !== undefined) return send(token);
+      throw new GitHubInstallationMissingError(`${access.missing}, and GITHUB_TOKEN is not set`);
+    }
+    try {
+      return await send(access.token);
+    } catch (error) {
+      if (statusOf(error) !== 401) throw error;
+      const fresh = await installations.access(target, permission, true);
+      if ('missing' in fresh) throw error;
+      return send(fresh.token);
+    }
+  };
+  return Object.assign(async () => ({ type: 'github-app-installations' }), { hook });
+}
 
 /**
  * @octokit/core with the throttling plugin (queues requests, waits out primary and secondary
@@ -46,12 +125,16 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       return retryCount < retries;
     };
   const auth =
-    options.app === undefined
-      ? { auth: options.token }
-      : {
-          authStrategy: createAppAuth,
-          auth: { appId: options.app.appId, privateKey: options.app.privateKey },
-        };
+    options.installations !== undefined
+      ? {
+          authStrategy: () => installationAuth(options.installations, options.token, options.baseUrl),
+        }
+      : options.app === undefined
+        ? { auth: options.token }
+        : {
+            authStrategy: createAppAuth,
+            auth: { appId: options.app.appId, privateKey: options.app.privateKey },
+          };
   const client = new ReconcileOctokit({
     ...auth,
     baseUrl: options.baseUrl,

@@ -20,7 +20,10 @@ export interface ReconcileOptions {
   /** Key prefix, the queue's (`{runner-planner}` by default). */
   prefix: string;
   metrics: ReconcileMetrics;
-  /** Absent without GITHUB_TOKEN: no redelivery, GitHub jobs are not looked up. */
+  /**
+   * For job look-ups and repository/organisation hooks: GITHUB_TOKEN, the GitHub App's
+   * installation tokens, or both. Absent without either: no such redelivery, no GitHub look-ups.
+   */
   github?: GitHubClient | undefined;
   githubHooks?: readonly GitHubHook[];
   /** Authenticated as the GitHub App (JWT): reads and redelivers the `app` hook's deliveries. */
@@ -97,7 +100,8 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
   // Remembered well past the look-back window, so a delivery is never redelivered twice.
   const rememberSeconds = Math.max(86_400, Math.ceil((lookbackMs * 2) / 1000));
   for (const hook of options.githubHooks ?? []) {
-    // The App's hook answers only to the App's JWT; repository and organisation hooks to a token.
+    // The App's hook answers only to the App's JWT; repository and organisation hooks to a token
+    // (a personal one, or that of the App's installation on the hook's owner).
     const client = hook.kind === 'app' ? options.githubApp : options.github;
     if (client === undefined) continue;
     let failed: ReturnType<typeof deliveriesToRedeliver>;
