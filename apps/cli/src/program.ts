@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerFlavor, registerJobs, registerPressure, registerToken } from './commands/admin.js';
+import { registerImportOriginal } from './commands/import-original.js';
 import { registerDlq, registerMigrate, registerReconcile, registerReport } from './commands/ops.js';
 import { registerWebhook } from './commands/webhook.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDlq(program);
   registerReport(program);
   registerReconcile(program);
+  registerImportOriginal(program);
   // Subcommands inherit exitOverride only when set before they are added; set it on all.
   const override = (command: Command) => {
     command.exitOverride();

@@ -594,6 +594,30 @@ export class Database {
     return row.name;
   }
 
+  /**
+   * Stores a token known only by its SHA-256 digest, the value `verifyAuthToken` looks up: how
+   * the original planner's tokens, hashed the same way, keep working after an import.
+   * ExistError when the name or the digest is already stored.
+   */
+  async addAuthTokenHash(name: string, tokenHash: Uint8Array): Promise<void> {
+    checkArgument(argumentSchemas.tokenName, 'token name', name);
+    if (!(tokenHash instanceof Uint8Array) || tokenHash.length !== TOKEN_BYTES) {
+      throw new InvalidInputError('token hash', [`token hash must be ${TOKEN_BYTES} bytes`]);
+    }
+    try {
+      await this.em().insert(AuthTokenEntity, { name, tokenHash: Buffer.from(tokenHash) });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw new ExistError();
+      throw error;
+    }
+  }
+
+  /** The name of the token whose SHA-256 digest is `tokenHash`, or undefined. */
+  async authTokenNameOfHash(tokenHash: Uint8Array): Promise<string | undefined> {
+    const row = await this.em().findOne(AuthTokenEntity, { tokenHash: Buffer.from(tokenHash) });
+    return row?.name;
+  }
+
   async deleteAuthToken(name: string): Promise<void> {
     checkArgument(argumentSchemas.tokenName, 'token name', name);
     await this.em().nativeDelete(AuthTokenEntity, { name });

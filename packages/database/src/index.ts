@@ -10,5 +10,16 @@ export {
   type StaleJobQuery,
 } from './database.js';
 export { ExistError, NotExistError } from './errors.js';
+export {
+  ImportOriginalError,
+  type ImportOriginalOptions,
+  type ImportOriginalSummary,
+  type ImportStage,
+  type ImportTally,
+  importOriginal,
+  OriginalDatabase,
+  redactUrl,
+  type SkippedItem,
+} from './import-original.js';
 export { migrate } from './migrate.js';
 export { PRESSURE_CHANNEL, type PressureSubscription } from './pressure-channel.js';
