@@ -96,10 +96,11 @@ const SOURCE_SQL = {
     SELECT count(*) FILTER (WHERE completed_at IS NULL)::integer AS incomplete,
            count(*) FILTER (WHERE completed_at IS NOT NULL)::integer AS completed
     FROM job`,
+  // Ordered by the column, not by the text alias of the same name (which would sort 10 before 9).
   jobPage: `
-    SELECT pk::text AS pk, platform, id, labels, created_at, started_at, raw
-    FROM job WHERE completed_at IS NULL AND pk > $1::bigint
-    ORDER BY pk LIMIT $2`,
+    SELECT job.pk::text AS pk, platform, id, labels, created_at, started_at, raw
+    FROM job WHERE completed_at IS NULL AND job.pk > $1::bigint
+    ORDER BY job.pk LIMIT $2`,
 };
 
 interface SourceFlavor {
