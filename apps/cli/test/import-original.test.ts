@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '@runner-planner/config';
 import { Database } from '@runner-planner/database';
 import { buildPlanner } from '@runner-planner/planner';
@@ -10,22 +13,25 @@ import {
   type OriginalPlanner,
   workflowJobPayload,
 } from '../../../packages/database/test/original-planner.js';
-import { runCli } from './support.js';
-import { useCliWorld } from './world.js';
+import { assertBuilt, cleanEnv, runCli } from './support.js';
 
-const world = useCliWorld('import_original');
+/** runner-planner's database, created empty and never migrated: the import comes before any start. */
+let ours: TestDatabase;
 let originalDatabase: TestDatabase;
-/** A new runner-planner database, never migrated: an import that cannot start must leave it so. */
-let untouchedDatabase: TestDatabase;
 let original: OriginalPlanner;
 /** As the original's `POST /api/v1/auth/token/charm` handed it to the charm. */
 let charmToken: string;
+let cwd: string;
+
+const cli = (...args: string[]) => runCli(args, { env: cleanEnv({ DATABASE_URL: ours.url }), cwd });
 
 beforeAll(async () => {
-  [originalDatabase, untouchedDatabase] = await Promise.all([
+  assertBuilt();
+  [ours, originalDatabase] = await Promise.all([
+    createTestDatabase('import_original_cli'),
     createTestDatabase('original_planner_cli'),
-    createTestDatabase('import_untouched'),
   ]);
+  cwd = await mkdtemp(join(tmpdir(), 'rp-import-original-'));
   original = await createOriginalPlanner(originalDatabase.url);
   await original.addFlavor({ name: 'small', labels: ['x64', 'small'], priority: 1 });
   charmToken = await original.createToken('charm');
@@ -42,15 +48,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await original?.close();
-  await Promise.all([originalDatabase?.drop(), untouchedDatabase?.drop()]);
+  await Promise.all([originalDatabase?.drop(), ours?.drop()]);
+  if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
 const ADMIN_TOKEN = 'planner_v0_importoriginaltest01';
 
 /** What a client of the original sees when it asks our planner for pressure with its old token. */
 async function pressureWithToken(token: string) {
-  const config = loadConfig({ DATABASE_URL: world.database.url, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
-  const db = await Database.connect(world.database.url);
+  const config = loadConfig({ DATABASE_URL: ours.url, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
+  const db = await Database.connect(ours.url);
   const app = buildPlanner({ config, db, dashboard: false });
   try {
     return await app.inject({
@@ -64,9 +71,37 @@ async function pressureWithToken(token: string) {
   }
 }
 
+async function tablesOfOurs(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: ours.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+    );
+    return rows.map((row) => row.tablename);
+  } finally {
+    await client.end();
+  }
+}
+
+// Steps in order, on one database. Each refusal's message is checked in
+// packages/database/test/import-original.test.ts; here what the user sees of one.
 describe('runner-planner import-original', () => {
-  it('imports once, the original token works on our planner, and a second run changes nothing', async () => {
-    const first = await world.cli('import-original', '--from', original.url);
+  it('refuses an unreachable original in one line, exit 1, before touching our database', async () => {
+    const unreachable = await cli(
+      'import-original',
+      '--from',
+      'postgres://planner:s3cret@127.0.0.1:1/planner',
+    );
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(
+      /^runner-planner: cannot connect to the original planner's database at postgres:\/\/planner:\*\*\*@127\.0\.0\.1:1\/planner: .+\n$/,
+    );
+    expect(await tablesOfOurs()).toEqual([]);
+  });
+
+  it('imports into a new database, the original token works on our planner, a second run changes nothing', async () => {
+    const first = await cli('import-original', '--from', original.url);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toBe(
@@ -86,7 +121,7 @@ describe('runner-planner import-original', () => {
     const refused = await pressureWithToken(Buffer.alloc(32, 7).toString('base64url'));
     expect(refused.statusCode).toBe(401);
 
-    const second = await world.cli('import-original', '--from', original.url, '--json');
+    const second = await cli('import-original', '--from', original.url, '--json');
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual({
       sourceVersion: 2,
@@ -95,25 +130,5 @@ describe('runner-planner import-original', () => {
       jobs: { imported: 0, present: 1, skipped: [] },
       completedJobsLeft: 1,
     });
-  });
-
-  // Each refusal's message is checked in packages/database/test/import-original.test.ts.
-  it('says in one line why it cannot import, with exit code 1, before touching our database', async () => {
-    const unreachable = await runCli(
-      ['import-original', '--from', 'postgres://planner:s3cret@127.0.0.1:1/planner'],
-      { env: { ...world.env, DATABASE_URL: untouchedDatabase.url }, cwd: world.cwd },
-    );
-    expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(
-      /^runner-planner: cannot connect to the original planner's database at postgres:\/\/planner:\*\*\*@127\.0\.0\.1:1\/planner: .+\n$/,
-    );
-    const tables = new pg.Client({ connectionString: untouchedDatabase.url });
-    await tables.connect();
-    try {
-      const { rows } = await tables.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
-      expect(rows).toEqual([]);
-    } finally {
-      await tables.end();
-    }
   });
 });
