@@ -135,7 +135,7 @@ describe('flavor', () => {
     expect(JSON.parse(added.stdout)).toEqual({
       name: 'large',
       platform: 'github',
-      labels: ['x64', 'large'].sort(),
+      labels: ['x64', 'large'],
       priority: 5,
       is_disabled: false,
       minimum_pressure: 0,

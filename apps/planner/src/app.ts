@@ -8,7 +8,7 @@ import { registerDashboard } from './dashboard.js';
 import { createPlannerMetrics } from './metrics.js';
 import { PressureHub } from './pressure-hub.js';
 import { registerRateLimit } from './rate-limit.js';
-import { HttpError, sendText } from './respond.js';
+import { HttpError, refuseOtherMethods, sendJson, sendText } from './respond.js';
 import { flavorRoutes } from './routes/flavors.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pressureRoutes } from './routes/pressure.js';
@@ -117,7 +117,8 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
 
   registerRateLimit(app, config.plannerRateLimit);
 
-  app.get('/health', PROBE_ROUTE, async () => ({ status: 'ok' }));
+  app.get('/health', PROBE_ROUTE, async (_request, reply) => sendJson(reply, 200, { status: 'ok' }));
+  refuseOtherMethods(app, '/health', ['GET']);
   app.get('/metrics', PROBE_ROUTE, async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -71,7 +71,15 @@ export function createAuthenticator(options: {
           await sendText(reply, 400, 'invalid authorization header');
           return;
         }
-        const principal = await authenticate(token, auth);
+        let principal: Principal | undefined;
+        try {
+          principal = await authenticate(token, auth);
+        } catch (err) {
+          // The original's answer when its token store fails, without the store's error.
+          request.log.error({ err }, 'verifying a token failed');
+          await sendText(reply, 500, 'failed to verify auth token');
+          return;
+        }
         if (principal === undefined) {
           await sendText(reply.header('www-authenticate', 'Bearer'), 401, 'unauthorized');
           return;

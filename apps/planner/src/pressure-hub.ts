@@ -1,5 +1,6 @@
 import { PLATFORMS } from '@runner-planner/core';
 import type { Database, PressureSubscription } from '@runner-planner/database';
+import { compareBytes } from './respond.js';
 
 /** Pressure of every flavor of every platform, by flavor name in name order. */
 export type PressureSnapshot = ReadonlyMap<string, number>;
@@ -226,19 +227,42 @@ export class PressureHub {
 
   private async readAll(): Promise<PressureSnapshot> {
     const byPlatform = await Promise.all(PLATFORMS.map((platform) => this.options.db.getPressures(platform)));
+    const platforms = new Map<string, string>();
+    byPlatform.forEach((pressures, i) => {
+      for (const name of Object.keys(pressures)) platforms.set(name, PLATFORMS[i] as string);
+    });
     const entries = byPlatform.flatMap((pressures) => Object.entries(pressures));
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return new Map(entries);
+    // Go's map key order, which the original's JSON had.
+    entries.sort(([a], [b]) => compareBytes(a, b));
+    const snapshot = new Map(entries);
+    platformsOf.set(snapshot, platforms);
+    return snapshot;
   }
 }
 
-/** A stream's value in a snapshot: one flavor, or every flavor for `_`; undefined when the flavor is gone. */
+/**
+ * The platform of each flavor in a snapshot the hub read, kept beside it rather than in it so
+ * that a snapshot stays a plain name → pressure map.
+ */
+const platformsOf = new WeakMap<PressureSnapshot, ReadonlyMap<string, string>>();
+
+/**
+ * A stream's value in a snapshot: one flavor, or for `_` every flavor of `platform` (every
+ * platform when it is undefined or `all`); undefined when the single flavor is gone.
+ */
 export function selectPressure(
   snapshot: PressureSnapshot,
   flavor: string,
   all: boolean,
+  platform?: string,
 ): Record<string, number> | undefined {
-  if (all) return Object.fromEntries(snapshot);
+  if (all) {
+    const platforms = platformsOf.get(snapshot);
+    if (platform === undefined || platform === 'all' || platforms === undefined) {
+      return Object.fromEntries(snapshot);
+    }
+    return Object.fromEntries([...snapshot].filter(([name]) => platforms.get(name) === platform));
+  }
   const value = snapshot.get(flavor);
   return value === undefined ? undefined : { [flavor]: value };
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { PressureListener, PressureSnapshot } from './pressure-hub.js';
+import { goJson } from './respond.js';
 
 export const NDJSON = 'application/x-ndjson';
 
@@ -127,6 +128,7 @@ export class PressureStream implements PressureListener {
   }
 }
 
+/** One NDJSON line as the original's `json.Encoder` wrote it (escapes and newline included). */
 function line(value: Record<string, number>): string {
-  return `${JSON.stringify(value)}\n`;
+  return goJson(value);
 }

@@ -1,13 +1,14 @@
-import { type Flavor, InvalidInputError, PLATFORMS, parseFlavor } from '@runner-planner/core';
+import { type Flavor, InvalidInputError, type Job, PLATFORMS, parseFlavor } from '@runner-planner/core';
 
-export { type FlavorJson, flavorToJson, type JobJson, jobToJson } from '@runner-planner/core';
+export { type FlavorJson, flavorToJson, type JobJson } from '@runner-planner/core';
 
-import { HttpError, PayloadError } from './respond.js';
+import { HttpError, PayloadError, sortKeys } from './respond.js';
 
 /**
  * The planner v1 wire format: snake_case JSON, RFC 3339 timestamps, and the request shapes the
- * original accepted. Missing numeric and boolean fields default to zero values, as Go's JSON
- * decoding left them; unknown fields are ignored.
+ * original accepted, read as Go's `json.Decoder` read them: the first JSON value of the body,
+ * field names matched in any case, missing numeric and boolean fields left at zero values,
+ * unknown fields ignored.
  */
 
 const INT32_MAX = 2_147_483_647;
@@ -20,7 +21,7 @@ export function jsonObject(body: unknown): Record<string, unknown> {
   let parsed: unknown = body;
   if (typeof body === 'string') {
     try {
-      parsed = JSON.parse(body);
+      parsed = JSON.parse(firstJsonValue(body));
     } catch (err) {
       throw new PayloadError(err instanceof Error ? err.message : 'not JSON');
     }
@@ -31,6 +32,50 @@ export function jsonObject(body: unknown): Record<string, unknown> {
     throw new PayloadError('the body must be a JSON object');
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * The text of the body's first JSON value: Go's `Decoder.Decode` stops after it, so whatever
+ * follows a complete object (a second object, a stray newline or garbage) is never looked at.
+ */
+export function firstJsonValue(text: string): string {
+  const start = text.search(/\S/);
+  if (start === -1) return text;
+  const open = text[start];
+  if (open !== '{' && open !== '[') {
+    // A scalar ends at the first white space (`null` then anything decodes as null in Go).
+    const end = text.slice(start).search(/\s/);
+    return end === -1 ? text.slice(start) : text.slice(start, start + end);
+  }
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i += 1) {
+    const char = text[i];
+    if (inString) {
+      if (char === '\\') i += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+    } else if (char === '{' || char === '[') {
+      depth += 1;
+    } else if (char === '}' || char === ']') {
+      depth -= 1;
+      if (depth === 0) return text.slice(start, i + 1);
+    }
+  }
+  return text;
+}
+
+/**
+ * A field of a decoded object as Go's decoder fills a struct field: from every key equal to its
+ * name ignoring case, the last one (Go assigns them in the order they come).
+ */
+export function field(input: Record<string, unknown>, name: string): unknown {
+  let value: unknown;
+  for (const key of Object.keys(input)) {
+    if (key === name || key.toLowerCase() === name) value = input[key];
+  }
+  return value;
 }
 
 export function isKnownPlatformName(platform: string): boolean {
@@ -44,29 +89,29 @@ export function readFlavorPayload(name: string, body: unknown): Flavor {
   const input = jsonObject(body);
   const problems: string[] = [];
 
-  const platform = input.platform;
+  const platform = field(input, 'platform');
   if (typeof platform !== 'string' || platform.trim() === '') {
     problems.push('platform must be a non-empty string');
   } else if (!isKnownPlatformName(platform)) {
     problems.push(`platform must be one of ${PLATFORM_CHOICES}`);
   }
 
-  const labels = input.labels ?? [];
+  const labels = field(input, 'labels') ?? [];
   if (!Array.isArray(labels) || labels.some((label) => typeof label !== 'string')) {
     problems.push('labels must be an array of strings');
   }
 
-  const priority = input.priority ?? 0;
+  const priority = field(input, 'priority') ?? 0;
   if (typeof priority !== 'number' || !Number.isInteger(priority)) {
     problems.push('priority must be an integer');
   } else if (Math.abs(priority) > INT32_MAX) {
     problems.push(`priority must be between -${INT32_MAX} and ${INT32_MAX}`);
   }
 
-  const isDisabled = input.is_disabled ?? false;
+  const isDisabled = field(input, 'is_disabled') ?? false;
   if (typeof isDisabled !== 'boolean') problems.push('is_disabled must be true or false');
 
-  const minimumPressure = input.minimum_pressure ?? 0;
+  const minimumPressure = field(input, 'minimum_pressure') ?? 0;
   if (typeof minimumPressure !== 'number' || !Number.isInteger(minimumPressure) || minimumPressure < 0) {
     problems.push('minimum_pressure must be a non-negative integer');
   } else if (minimumPressure > INT32_MAX) {
@@ -74,14 +119,14 @@ export function readFlavorPayload(name: string, body: unknown): Flavor {
   }
 
   // Not in the original v1 API (GitLab only): absent or null leaves the domain's default.
-  const runUntagged = input.run_untagged ?? undefined;
+  const runUntagged = field(input, 'run_untagged') ?? undefined;
   if (runUntagged !== undefined && typeof runUntagged !== 'boolean') {
     problems.push('run_untagged must be true or false');
   }
 
   if (problems.length > 0) throw new PayloadError(problems.join('; '));
   try {
-    // The domain's own checks (reserved names, where run_untagged applies) and label normalisation.
+    // The domain's own checks (reserved names, where run_untagged applies); labels lowercased in order.
     return parseFlavor({
       platform,
       name,
@@ -97,11 +142,13 @@ export function readFlavorPayload(name: string, body: unknown): Flavor {
   }
 }
 
-/** `PATCH /api/v1/flavors/{name}`: only `is_disabled` counts; clients send the whole flavor back. */
+/**
+ * `PATCH /api/v1/flavors/{name}`: only `is_disabled` counts; clients send the whole flavor back.
+ * Missing or null is the original's own 400 text, without the `invalid payload: ` prefix.
+ */
 export function readDisabledPayload(body: unknown): boolean {
-  const value = jsonObject(body).is_disabled;
-  if (value === undefined || value === null)
-    throw new PayloadError('is_disabled is required (true or false)');
+  const value = field(jsonObject(body), 'is_disabled');
+  if (value === undefined || value === null) throw new HttpError(400, 'is_disabled field is required');
   if (typeof value !== 'boolean') throw new PayloadError('is_disabled must be true or false');
   return value;
 }
@@ -111,28 +158,28 @@ export interface JobUpdate {
   completedAt?: Date;
 }
 
-/** `PATCH /api/v1/jobs/{platform}/{id}`: `started_at` and/or `completed_at`, RFC 3339. */
+/**
+ * `PATCH /api/v1/jobs/{platform}/{id}`: `started_at` and/or `completed_at`, RFC 3339. Neither
+ * given (or both null) is a valid request that changes nothing, as in the original.
+ */
 export function readJobUpdate(body: unknown): JobUpdate {
   const input = jsonObject(body);
   const update: JobUpdate = {};
   const problems: string[] = [];
-  for (const [field, key] of [
+  for (const [name, key] of [
     ['started_at', 'startedAt'],
     ['completed_at', 'completedAt'],
   ] as const) {
-    const value = input[field];
+    const value = field(input, name);
     if (value === undefined || value === null) continue;
     const date = typeof value === 'string' ? parseTimestamp(value) : undefined;
     if (date === undefined) {
-      problems.push(`${field} must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z`);
+      problems.push(`${name} must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z`);
     } else {
       update[key] = date;
     }
   }
   if (problems.length > 0) throw new PayloadError(problems.join('; '));
-  if (update.startedAt === undefined && update.completedAt === undefined) {
-    throw new PayloadError('nothing to update: give started_at and/or completed_at');
-  }
   return update;
 }
 
@@ -210,4 +257,70 @@ export function readJobQuery(query: unknown): JobQuery {
     result.limit = Number(limit);
   }
   return result;
+}
+
+/**
+ * Whether `?stream=` asks for a stream: exactly as the original read it, the first value
+ * lowercased equal to `true`. Any other value (`1`, `yes`, empty) is an ordinary JSON answer.
+ */
+export function streamRequested(query: unknown): boolean {
+  const value = (query as Record<string, unknown> | undefined)?.stream;
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' && first.toLowerCase() === 'true';
+}
+
+/** `?platform=all`: every platform at once (not in the original, which knew GitHub only). */
+export const ALL_PLATFORMS = 'all';
+
+/**
+ * The platform a collection answer (`GET /api/v1/flavors`, the pressure of `_`) is about:
+ * GitHub unless `?platform=` names another or `all`, since the original answered for GitHub
+ * flavors only and its clients act on every flavor they are shown.
+ */
+export function readPlatformScope(query: unknown): string {
+  const value = queryValue(query, 'platform');
+  if (value === undefined || value === '') return 'github';
+  if (isKnownPlatformName(value) || value === ALL_PLATFORMS) return value;
+  throw new HttpError(
+    400,
+    `invalid query parameter platform: ${JSON.stringify(value)} is not one of ${PLATFORM_CHOICES}, ${ALL_PLATFORMS}`,
+  );
+}
+
+/** A job as the original's `json.Encoder` wrote it. */
+export interface JobV1Json {
+  platform: string;
+  id: string;
+  labels: string[];
+  created_at: string;
+  started_at?: string;
+  completed_at?: string;
+  raw: unknown;
+  assigned_flavor?: string;
+}
+
+/**
+ * A job in the original's v1 shape: `started_at`, `completed_at` and `assigned_flavor` left out
+ * when not set (its `omitempty` tags) rather than null, timestamps as Go writes them
+ * (`goTime`), and the keys of `raw` in Go's map order.
+ */
+export function jobToV1Json(job: Job): JobV1Json {
+  return {
+    platform: job.platform,
+    id: job.id,
+    labels: job.labels,
+    created_at: goTime(job.createdAt),
+    ...(job.startedAt === null ? {} : { started_at: goTime(job.startedAt) }),
+    ...(job.completedAt === null ? {} : { completed_at: goTime(job.completedAt) }),
+    raw: sortKeys(job.raw),
+    ...(job.assignedFlavor === null ? {} : { assigned_flavor: job.assignedFlavor }),
+  };
+}
+
+/**
+ * A time as Go's `time.Time` marshals to JSON (RFC 3339 with nanoseconds, trailing zeros of the
+ * fraction dropped): `2026-01-02T03:04:05Z`, `…05.5Z`, `…05.123Z`, in UTC.
+ */
+export function goTime(date: Date): string {
+  return date.toISOString().replace(/\.?0+Z$/, 'Z');
 }

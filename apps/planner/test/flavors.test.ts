@@ -29,7 +29,7 @@ describe('POST /api/v1/flavors/{name}', () => {
     expect(await fixture.db.getFlavor('large')).toEqual({
       platform: 'github',
       name: 'large',
-      labels: ['large', 'x64'],
+      labels: ['x64', 'large', 'x64'],
       priority: 5,
       isDisabled: false,
       minimumPressure: 2,
@@ -241,7 +241,7 @@ describe('run_untagged (GitLab flavors only)', () => {
     const expected = {
       platform: 'github',
       name: 'large',
-      labels: ['large', 'x64'],
+      labels: ['x64', 'large', 'x64'],
       priority: 5,
       is_disabled: false,
       minimum_pressure: 2,
@@ -252,10 +252,10 @@ describe('run_untagged (GitLab flavors only)', () => {
 });
 
 describe('GET /api/v1/flavors', () => {
-  it('lists the flavors of every platform in snake_case, by name', async () => {
+  it('lists the flavors of every platform with ?platform=all, in snake_case, by name', async () => {
     await fixture.db.addFlavor(flavor('b-gitlab', { platform: 'gitlab', labels: ['docker'], priority: 3 }));
     await fixture.db.addFlavor(flavor('a-github', { isDisabled: true, minimumPressure: 4 }));
-    const response = await call(fixture.app, 'GET', '/api/v1/flavors');
+    const response = await call(fixture.app, 'GET', '/api/v1/flavors?platform=all');
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.json()).toEqual([
@@ -292,16 +292,17 @@ describe('GET /api/v1/flavors/{name}', () => {
     expect(response.json()).toEqual({
       platform: 'github',
       name: 'small',
-      labels: ['arm64', 'small'],
+      labels: ['small', 'arm64'],
       priority: 2,
       is_disabled: false,
       minimum_pressure: 0,
     });
   });
 
-  it('answers 404 for an unknown or reserved name', async () => {
-    expectText(await call(fixture.app, 'GET', '/api/v1/flavors/nope'), 404, 'flavor not found');
-    expectText(await call(fixture.app, 'GET', '/api/v1/flavors/_'), 404, 'flavor not found');
+  it('answers 404 for an unknown name and 400 for `_`, in the original’s words', async () => {
+    expectText(await call(fixture.app, 'GET', '/api/v1/flavors/nope'), 404, 'cannot get flavor');
+    expectText(await call(fixture.app, 'GET', '/api/v1/flavors/-'), 404, 'cannot get flavor');
+    expectText(await call(fixture.app, 'GET', '/api/v1/flavors/_'), 400, 'get all flavors is not supported');
   });
 });
 
@@ -343,13 +344,13 @@ describe('PATCH /api/v1/flavors/{name}', () => {
     expectText(
       await call(fixture.app, 'PATCH', '/api/v1/flavors/nope', { body: { is_disabled: true } }),
       404,
-      'flavor not found',
+      'cannot find flavor to update',
     );
   });
 
   it.each([
-    ['a missing is_disabled', { priority: 3 }, 'invalid payload: is_disabled is required (true or false)'],
-    ['a null is_disabled', { is_disabled: null }, 'invalid payload: is_disabled is required (true or false)'],
+    ['a missing is_disabled', { priority: 3 }, 'is_disabled field is required'],
+    ['a null is_disabled', { is_disabled: null }, 'is_disabled field is required'],
     ['a string is_disabled', { is_disabled: 'yes' }, 'invalid payload: is_disabled must be true or false'],
     ['a numeric is_disabled', { is_disabled: 1 }, 'invalid payload: is_disabled must be true or false'],
   ])('answers 400 to %s', async (_case, body, message) => {
@@ -374,9 +375,13 @@ describe('DELETE /api/v1/flavors/{name}', () => {
     expect((await call(fixture.app, 'GET', '/api/v1/flavors/small')).statusCode).toBe(404);
   });
 
-  it('answers 200 for a flavor that does not exist', async () => {
+  it('answers 200 for a flavor that does not exist, and 400 for `_`', async () => {
     expect((await call(fixture.app, 'DELETE', '/api/v1/flavors/nope')).statusCode).toBe(200);
-    expect((await call(fixture.app, 'DELETE', '/api/v1/flavors/_')).statusCode).toBe(200);
+    expectText(
+      await call(fixture.app, 'DELETE', '/api/v1/flavors/_'),
+      400,
+      'delete all flavors is not supported',
+    );
   });
 
   it('hands the jobs of the deleted flavor to the next best one', async () => {

@@ -19,7 +19,7 @@ beforeEach(async () => {
 const ids = (body: unknown) => (body as { id: string }[]).map((row) => row.id);
 
 describe('GET /api/v1/jobs/{platform}', () => {
-  it('lists the jobs of the platform, oldest first, in snake_case', async () => {
+  it('lists the jobs of the platform, oldest first, in snake_case, unset fields left out', async () => {
     const response = await call(fixture.app, 'GET', '/api/v1/jobs/github');
     expect(response.statusCode).toBe(200);
     const body = response.json() as unknown[];
@@ -28,18 +28,17 @@ describe('GET /api/v1/jobs/{platform}', () => {
       platform: 'github',
       id: '1',
       labels: ['large'],
-      created_at: '2026-11-28T10:00:00.000Z',
-      started_at: null,
-      completed_at: null,
+      created_at: '2026-11-28T10:00:00Z',
       raw: { queued: { a: 1 } },
       assigned_flavor: 'large',
     });
     expect(body[1]).toMatchObject({
-      started_at: '2026-11-28T10:02:00.000Z',
-      completed_at: '2026-11-28T10:03:00.000Z',
-      assigned_flavor: null,
+      started_at: '2026-11-28T10:02:00Z',
+      completed_at: '2026-11-28T10:03:00Z',
     });
-    expect(body[2]).toMatchObject({ id: '3', assigned_flavor: null });
+    expect(body[1]).not.toHaveProperty('assigned_flavor');
+    expect(body[2]).toMatchObject({ id: '3' });
+    expect(body[2]).not.toHaveProperty('assigned_flavor');
     expect(ids((await call(fixture.app, 'GET', '/api/v1/jobs/gitlab')).json())).toEqual(['1']);
   });
 
@@ -74,10 +73,10 @@ describe('GET /api/v1/jobs/{platform}', () => {
     expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
   });
 
-  it('answers 404 for an unknown platform', async () => {
+  it('answers an empty list for a platform without jobs, as the original did', async () => {
     const response = await call(fixture.app, 'GET', '/api/v1/jobs/bitbucket');
-    expect(response.statusCode).toBe(404);
-    expect(response.body).toBe('unknown platform "bitbucket": must be one of github, gitlab\n');
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe('[]\n');
   });
 });
 
@@ -89,8 +88,8 @@ describe('GET /api/v1/jobs/{platform}/{id}', () => {
       platform: 'gitlab',
       id: '1',
       labels: ['docker'],
-      completed_at: null,
     });
+    expect(response.json()).not.toHaveProperty('completed_at');
   });
 
   it('answers 404 for a missing job', async () => {
@@ -142,15 +141,15 @@ describe('PATCH /api/v1/jobs/{platform}/{id}', () => {
       body: { started_at: '2026-11-28T10:05:00Z' },
     });
     expect(again.statusCode).toBe(400);
-    expect(again.body).toBe('started_at is already set\n');
+    expect(again.body).toBe('field is already set: cannot update started_at\n');
     const done = await call(fixture.app, 'PATCH', '/api/v1/jobs/github/2', {
       body: { completed_at: '2026-11-28T10:05:00Z' },
     });
-    expect(done.body).toBe('completed_at is already set\n');
+    expect(done.body).toBe('field is already set: cannot update completed_at\n');
     const both = await call(fixture.app, 'PATCH', '/api/v1/jobs/github/2', {
       body: { started_at: '2026-11-28T10:05:00Z', completed_at: '2026-11-28T10:05:00Z' },
     });
-    expect(both.body).toBe('started_at and completed_at are already set\n');
+    expect(both.body).toBe('field is already set: cannot update started_at\n');
     const [row] = await fixture.db.listJobs('github', { withId: '2' });
     expect(row?.startedAt).toEqual(minutes(2));
   });
@@ -164,7 +163,6 @@ describe('PATCH /api/v1/jobs/{platform}/{id}', () => {
       'started_at must be an RFC 3339 timestamp',
     ],
     ['a numeric timestamp', { started_at: 1_700_000_000 }, 'started_at must be an RFC 3339 timestamp'],
-    ['no timestamp at all', { id: '1' }, 'nothing to update'],
   ])('answers 400 to %s', async (_case, body, message) => {
     const response = await call(fixture.app, 'PATCH', '/api/v1/jobs/github/1', { body });
     expect(response.statusCode).toBe(400);

@@ -28,14 +28,18 @@ describe('GET /api/v1/flavors/{name}/pressure', () => {
     expect((await call(fixture.app, 'GET', '/api/v1/flavors/runner/pressure')).json()).toEqual({ runner: 1 });
   });
 
-  it('answers every flavor of every platform for "_"', async () => {
+  it('answers every GitHub flavor for "_", another platform or all of them when asked', async () => {
     await fixture.db.addFlavor(flavor('b', { platform: 'gitlab' }));
     await fixture.db.addFlavor(flavor('a', { minimumPressure: 1 }));
     await fixture.db.addFlavor(flavor('c'));
     await fixture.db.addJob(job(['c']));
     const response = await call(fixture.app, 'GET', '/api/v1/flavors/_/pressure');
     expect(response.statusCode).toBe(200);
-    expect(response.body).toBe('{"a":1,"b":0,"c":1}');
+    expect(response.body).toBe('{"a":1,"c":1}\n');
+    const all = await call(fixture.app, 'GET', '/api/v1/flavors/_/pressure?platform=all');
+    expect(all.body).toBe('{"a":1,"b":0,"c":1}\n');
+    const gitlab = await call(fixture.app, 'GET', '/api/v1/flavors/_/pressure?platform=gitlab');
+    expect(gitlab.body).toBe('{"b":0}\n');
   });
 
   it('answers 404 for an unknown flavor, and for "_" without flavors', async () => {
@@ -61,10 +65,12 @@ describe('GET /api/v1/flavors/{name}/pressure', () => {
     expect(response.json()).toEqual({ large: 0 });
   });
 
-  it('answers 400 to a stream parameter that is not a boolean', async () => {
+  it('answers plain JSON to any stream value but "true", as the original did', async () => {
     await fixture.db.addFlavor(flavor('large'));
-    const response = await call(fixture.app, 'GET', '/api/v1/flavors/large/pressure?stream=yes-please');
-    expect(response.statusCode).toBe(400);
-    expect(response.body).toBe('invalid query parameter stream: must be true or false\n');
+    for (const value of ['yes-please', '1', 't', '']) {
+      const response = await call(fixture.app, 'GET', `/api/v1/flavors/large/pressure?stream=${value}`);
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toBe('{"large":0}\n');
+    }
   });
 });

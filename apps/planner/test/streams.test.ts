@@ -36,8 +36,13 @@ afterAll(async () => {
   await Promise.all([planner?.close(), fast?.close()]);
 });
 
-async function open(target: RunningPlanner, name: string, token = ADMIN_TOKEN): Promise<OpenStream> {
-  const stream = await openPressureStream(target.url, name, token);
+async function open(
+  target: RunningPlanner,
+  name: string,
+  token = ADMIN_TOKEN,
+  query = '',
+): Promise<OpenStream> {
+  const stream = await openPressureStream(target.url, name, token, query);
   opened.push(stream);
   return stream;
 }
@@ -127,18 +132,26 @@ describe('pressure streams over HTTP', () => {
     expect(Date.now() - second).toBeGreaterThan(800);
   });
 
-  it('streams every flavor of every platform for "_"', async () => {
+  it('streams every flavor of every platform for "_" with ?platform=all', async () => {
     await fixture.db.addFlavor(flavor('a', { labels: ['a'] }));
     await fixture.db.addFlavor(flavor('b', { platform: 'gitlab', labels: ['docker'] }));
-    const stream = await open(planner, '_');
+    const github = await open(planner, '_');
+    const gitlab = await open(planner, '_', ADMIN_TOKEN, 'platform=gitlab');
+    const stream = await open(planner, '_', ADMIN_TOKEN, 'platform=all');
+    expect(await github.lines.next()).toBe('{"a":0}');
+    expect(await gitlab.lines.next()).toBe('{"b":0}');
     expect(await stream.lines.next()).toBe('{"a":0,"b":0}');
 
     await fixture.db.addJob(job(['docker'], { platform: 'gitlab' }));
     expect(await stream.lines.next(1_000)).toBe('{"a":0,"b":1}');
+    expect(await gitlab.lines.next(1_000)).toBe('{"b":1}');
     await fixture.db.addFlavor(flavor('c', { minimumPressure: 2 }));
     expect(await stream.lines.next(1_000)).toBe('{"a":0,"b":1,"c":2}');
     await fixture.db.deleteFlavor('github', 'a');
     expect(await stream.lines.next(1_000)).toBe('{"b":1,"c":2}');
+    // A GitHub-only stream never saw the GitLab change: its next lines are its own flavors.
+    expect(await github.lines.next(1_000)).toBe('{"a":0,"c":2}');
+    expect(await github.lines.next(1_000)).toBe('{"c":2}');
   });
 
   it('ends a single-flavor stream when its flavor is deleted', async () => {

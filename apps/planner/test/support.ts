@@ -244,14 +244,16 @@ export interface OpenStream {
   close(): void;
 }
 
-/** `GET …/pressure?stream=true` over real HTTP with Node's fetch. */
+/** `GET …/pressure?stream=true` (plus `query`, e.g. `platform=all`) over real HTTP with Node's fetch. */
 export async function openPressureStream(
   baseUrl: string,
   flavor: string,
   token = ADMIN_TOKEN,
+  query = '',
 ): Promise<OpenStream> {
   const abort = new AbortController();
-  const response = await fetch(`${baseUrl}/api/v1/flavors/${flavor}/pressure?stream=true`, {
+  const extra = query === '' ? '' : `&${query}`;
+  const response = await fetch(`${baseUrl}/api/v1/flavors/${flavor}/pressure?stream=true${extra}`, {
     headers: { authorization: `Bearer ${token}` },
     signal: abort.signal,
   });

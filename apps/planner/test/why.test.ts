@@ -203,12 +203,10 @@ describe('GET /api/jobs/{platform}/{id}/why', () => {
     expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
   });
 
-  it('answers an unknown platform as GET /api/v1/jobs/{platform}/{id} does', async () => {
+  it('answers 404 naming the known platforms to an unknown one', async () => {
     const why = await call(fixture.app, 'GET', '/api/jobs/bitbucket/1/why');
-    const v1 = await call(fixture.app, 'GET', '/api/v1/jobs/bitbucket/1');
     expect(why.statusCode).toBe(404);
     expect(why.body).toBe('unknown platform "bitbucket": must be one of github, gitlab\n');
-    expect([why.statusCode, why.body]).toEqual([v1.statusCode, v1.body]);
   });
 
   it('is not part of the v1 API', async () => {

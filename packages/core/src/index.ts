@@ -10,7 +10,13 @@ export {
 } from './events.js';
 export { type GitHubParseOptions, type GitHubWorkflowJobPayload, parseGitHubWorkflowJob } from './github.js';
 export { type GitLabParseOptions, parseGitLabJobHook, parseGitLabTimestamp } from './gitlab.js';
-export { GITHUB_IMPLICIT_LABELS, hasLabel, normalizeLabels, stripImplicitLabels } from './labels.js';
+export {
+  flavorLabels,
+  GITHUB_IMPLICIT_LABELS,
+  hasLabel,
+  normalizeLabels,
+  stripImplicitLabels,
+} from './labels.js';
 export {
   GITHUB_STATUSES,
   GITLAB_STATUSES,

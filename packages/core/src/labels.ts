@@ -4,7 +4,10 @@
  */
 export const GITHUB_IMPLICIT_LABELS: readonly string[] = ['self-hosted', 'linux'];
 
-/** Labels are case-insensitive sets: trimmed, lowercased, deduplicated, empty ones dropped, sorted. */
+/**
+ * A job's labels, or any labels compared as a set: trimmed, lowercased, deduplicated, empty ones
+ * dropped, sorted. Matching always compares these sets, so order and repeats never matter.
+ */
 export function normalizeLabels(labels: Iterable<string>): string[] {
   const unique = new Set<string>();
   for (const label of labels) {
@@ -12,6 +15,21 @@ export function normalizeLabels(labels: Iterable<string>): string[] {
     if (normalized !== '') unique.add(normalized);
   }
   return [...unique].sort();
+}
+
+/**
+ * A flavor's labels as they are stored and shown: trimmed and lowercased, empty ones dropped,
+ * otherwise as given (order and repeats kept). Clients of the original planner compare the labels
+ * they read back, as an ordered list, with the ones they sent; as a set they equal
+ * `normalizeLabels` of the same input, so matching is unaffected.
+ */
+export function flavorLabels(labels: Iterable<string>): string[] {
+  const kept: string[] = [];
+  for (const label of labels) {
+    const normalized = label.trim().toLowerCase();
+    if (normalized !== '') kept.push(normalized);
+  }
+  return kept;
 }
 
 /** True when `labels` contains `wanted` as a whole label, ignoring case and surrounding space. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normalizeLabels } from './labels.js';
+import { flavorLabels, normalizeLabels } from './labels.js';
 import type { Flavor, NewJob } from './types.js';
 
 /** Bad input: the message names every offending field; nothing was written. */
@@ -46,7 +46,7 @@ export const flavorNameSchema = nonEmpty('name')
 const flavorSchema = z.object({
   platform: platformSchema,
   name: flavorNameSchema,
-  labels: labelList.transform(normalizeLabels),
+  labels: labelList.transform(flavorLabels),
   priority: z
     .number({ error: 'priority must be a number' })
     .int({ error: 'priority must be an integer' })
@@ -107,7 +107,7 @@ function parseWith<T>(schema: z.ZodType<T>, subject: string, input: unknown): T 
   );
 }
 
-/** A flavor checked and with normalised labels, or InvalidInputError. */
+/** A flavor checked, its labels lowercased in the order given (`flavorLabels`), or InvalidInputError. */
 export function parseFlavor(input: unknown): Flavor {
   return parseWith(flavorWithUntaggedRule, 'flavor', input);
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { GITHUB_IMPLICIT_LABELS, hasLabel, normalizeLabels, stripImplicitLabels } from '../src/index.js';
+import {
+  flavorCoversLabels,
+  flavorLabels,
+  GITHUB_IMPLICIT_LABELS,
+  hasLabel,
+  normalizeLabels,
+  stripImplicitLabels,
+} from '../src/index.js';
 
 describe('normalizeLabels', () => {
   it('lowercases, trims, dedupes, drops empties and sorts', () => {
@@ -8,6 +15,24 @@ describe('normalizeLabels', () => {
 
   it('returns an empty list for no labels', () => {
     expect(normalizeLabels([])).toEqual([]);
+  });
+});
+
+describe('flavorLabels', () => {
+  it('lowercases and trims, drops empties, and keeps the order and repeats given', () => {
+    expect(flavorLabels(['Self-Hosted', ' X64', 'large', 'x64', '', '  '])).toEqual([
+      'self-hosted',
+      'x64',
+      'large',
+      'x64',
+    ]);
+  });
+
+  it('is the same set as normalizeLabels, so matching does not depend on order', () => {
+    const given = ['Noble', 'x64', 'LARGE', 'x64'];
+    expect([...new Set(flavorLabels(given))].sort()).toEqual(normalizeLabels(given));
+    expect(flavorCoversLabels(flavorLabels(given), ['large', 'NOBLE'])).toBe(true);
+    expect(flavorCoversLabels(flavorLabels(given), ['gpu'])).toBe(false);
   });
 });
 

@@ -30,8 +30,8 @@ function problemOf(fn: () => unknown): string {
 }
 
 describe('parseFlavor', () => {
-  it('normalises labels of a valid flavor', () => {
-    expect(parseFlavor(goodFlavor)).toEqual({ ...goodFlavor, labels: ['large', 'x64'] });
+  it('lowercases the labels of a valid flavor, keeping their order and repeats', () => {
+    expect(parseFlavor(goodFlavor)).toEqual({ ...goodFlavor, labels: ['x64', 'large', 'x64'] });
   });
 
   it.each([

@@ -5,7 +5,7 @@ import { assignedFlavorOf, flavor, job, useDatabase } from './support.js';
 const fixture = useDatabase('flavors');
 
 describe('flavors', () => {
-  it('adds, gets and lists flavors with normalised labels', async () => {
+  it('adds, gets and lists flavors, labels lowercased in the order given', async () => {
     await fixture.db.addFlavor(
       flavor('large', { labels: ['X64', 'Large', 'x64'], priority: 2, minimumPressure: 1 }),
     );
@@ -13,11 +13,21 @@ describe('flavors', () => {
     await fixture.db.addFlavor(flavor('gitlab-small', { platform: 'gitlab' }));
 
     expect(await fixture.db.getFlavor('large')).toEqual(
-      flavor('large', { labels: ['large', 'x64'], priority: 2, minimumPressure: 1 }),
+      flavor('large', { labels: ['x64', 'large', 'x64'], priority: 2, minimumPressure: 1 }),
     );
     expect((await fixture.db.listFlavors('github')).map((f) => f.name)).toEqual(['arm', 'large']);
     expect((await fixture.db.listFlavors('gitlab')).map((f) => f.name)).toEqual(['gitlab-small']);
     expect(await fixture.db.listFlavors('nothing')).toEqual([]);
+  });
+
+  it('matches stored labels as a set, whatever their order and repeats', async () => {
+    await fixture.db.addJob(job('early', { labels: ['NOBLE', 'large'] }));
+    await fixture.db.addFlavor(flavor('big', { labels: ['x64', 'Noble', 'large', 'noble'] }));
+    await fixture.db.addJob(job('late', { labels: ['large', 'x64'] }));
+    expect((await fixture.db.getFlavor('big')).labels).toEqual(['x64', 'noble', 'large', 'noble']);
+    expect(await assignedFlavorOf(fixture, 'early')).toBe('big');
+    expect(await assignedFlavorOf(fixture, 'late')).toBe('big');
+    expect(await fixture.db.getPressures('github', 'big')).toEqual({ big: 2 });
   });
 
   it('rejects a duplicate name with ExistError, even on another platform', async () => {

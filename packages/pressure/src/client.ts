@@ -194,9 +194,9 @@ export class PlannerClient {
 
   // Flavors
 
-  /** Every flavor (admin token). */
+  /** Every flavor of every platform (admin token); the planner lists GitHub only unless asked. */
   async listFlavors(): Promise<Flavor[]> {
-    const flavors = await this.json<FlavorJson[] | null>('GET', '/api/v1/flavors');
+    const flavors = await this.json<FlavorJson[] | null>('GET', '/api/v1/flavors?platform=all');
     return (flavors ?? []).map(toFlavor);
   }
 
@@ -313,7 +313,7 @@ export class PlannerClient {
     const minBackoff = options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
     const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
     const idleTimeout = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    const url = `${this.baseUrl}${pressurePath(flavor)}?stream=true`;
+    const url = `${this.baseUrl}${pressurePath(flavor, true)}`;
     let last: PressureSnapshot | undefined;
     let failures = 0;
 
@@ -329,7 +329,7 @@ export class PlannerClient {
         });
         if (!response.ok) {
           const text = await response.text().catch(() => '');
-          const error = plannerError(response.status, text, `GET ${pressurePath(flavor)}?stream=true`);
+          const error = plannerError(response.status, text, `GET ${pressurePath(flavor, true)}`);
           if (!isRetryableStatus(response.status)) throw error;
           reason = error;
         } else if (response.body === null) {
@@ -396,8 +396,10 @@ function segment(value: string): string {
   return encodeURIComponent(value);
 }
 
-function pressurePath(flavor: string): string {
-  return `/api/v1/flavors/${segment(flavor)}/pressure`;
+function pressurePath(flavor: string, stream = false): string {
+  // `_` is every flavor of GitHub only unless the planner is asked for every platform.
+  const query = [flavor === '_' ? 'platform=all' : '', stream ? 'stream=true' : ''].filter(Boolean).join('&');
+  return `/api/v1/flavors/${segment(flavor)}/pressure${query === '' ? '' : `?${query}`}`;
 }
 
 /**

@@ -105,7 +105,7 @@ describe('PlannerClient.streamPressure against a scripted server', () => {
         { a: 1, b: 2, c: 0 },
         { a: 1, c: 0 },
       ]);
-    expect(server.requests[0]?.url).toBe('/api/v1/flavors/_/pressure?stream=true');
+    expect(server.requests[0]?.url).toBe('/api/v1/flavors/_/pressure?platform=all&stream=true');
   });
 
   it('reconnects when the connection drops, yielding after it only what changed', async () => {

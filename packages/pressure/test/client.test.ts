@@ -38,7 +38,7 @@ describe('PlannerClient against a running planner', () => {
     expect(await client.getFlavor('small')).toEqual({
       name: 'small',
       platform: 'github',
-      labels: ['small', 'x64'],
+      labels: ['x64', 'small'],
       priority: 0,
       isDisabled: false,
       minimumPressure: 0,

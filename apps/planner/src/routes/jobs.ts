@@ -1,9 +1,9 @@
-import { explanationToJson, NEVER_RECORDED } from '@runner-planner/core';
+import { explanationToJson, type Job, NEVER_RECORDED } from '@runner-planner/core';
 import { type Database, InvalidInputError, NotExistError } from '@runner-planner/database';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Authenticator } from '../auth.js';
-import { JOB_NOT_FOUND, sendText } from '../respond.js';
-import { isKnownPlatformName, jobToJson, PLATFORM_CHOICES, readJobQuery, readJobUpdate } from '../wire.js';
+import { JOB_NOT_FOUND, refuseOtherMethods, rejectEmptySegment, sendJson, sendText } from '../respond.js';
+import { isKnownPlatformName, jobToV1Json, PLATFORM_CHOICES, readJobQuery, readJobUpdate } from '../wire.js';
 
 export interface JobRouteOptions {
   db: Database;
@@ -20,48 +20,54 @@ interface JobParams extends PlatformParams {
 
 /**
  * Jobs as recorded from webhooks: list, read, set start/completion times by hand, and explain
- * why a job is (not) counted.
+ * why a job is (not) counted. The v1 routes take any platform as the original did: one it never
+ * recorded has no jobs (`[]`, or 404 `job not found`).
  */
 export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions): Promise<void> {
   const { db, auth } = options;
   const anyToken = { onRequest: auth.requireAuth() };
+  // An empty segment matches no pattern of the original's mux: answered before authentication.
+  const anyTokenNamed = { onRequest: [rejectEmptySegment, auth.requireAuth()] };
 
-  app.get<{ Params: PlatformParams }>('/api/v1/jobs/:platform', anyToken, async (request, reply) => {
+  app.get<{ Params: PlatformParams }>('/api/v1/jobs/:platform', anyTokenNamed, async (request, reply) => {
     const { platform } = request.params;
-    if (!isKnownPlatformName(platform)) return unknownPlatform(reply, platform);
     const query = readJobQuery(request.query);
-    const jobs = await db.listJobs(platform, {
-      onlyNotCompleted: query.onlyNotCompleted,
-      limit: query.limit,
-      ...(query.withId === undefined ? {} : { withId: query.withId }),
-      ...(query.createdAfter === undefined ? {} : { createdAfter: query.createdAfter }),
-    });
-    return jobs.map(jobToJson);
+    let jobs: Job[] = [];
+    try {
+      jobs = await db.listJobs(platform, {
+        onlyNotCompleted: query.onlyNotCompleted,
+        limit: query.limit,
+        ...(query.withId === undefined ? {} : { withId: query.withId }),
+        ...(query.createdAfter === undefined ? {} : { createdAfter: query.createdAfter }),
+      });
+    } catch (err) {
+      // A platform of spaces only, which no job has.
+      if (!(err instanceof InvalidInputError)) throw err;
+    }
+    return sendJson(reply, 200, jobs.map(jobToV1Json));
   });
+  refuseOtherMethods(app, '/api/v1/jobs/:platform', ['GET']);
 
-  app.get<{ Params: JobParams }>('/api/v1/jobs/:platform/:id', anyToken, async (request, reply) => {
+  app.get<{ Params: JobParams }>('/api/v1/jobs/:platform/:id', anyTokenNamed, async (request, reply) => {
     const { platform, id } = request.params;
-    if (!isKnownPlatformName(platform)) return unknownPlatform(reply, platform);
     const job = await findJob(db, platform, id);
     if (job === undefined) return sendText(reply, 404, JOB_NOT_FOUND);
-    return jobToJson(job);
+    return sendJson(reply, 200, jobToV1Json(job));
   });
 
-  // A timestamp already set is never moved (events may arrive late and twice): asking to set it
-  // again is refused, naming the field, rather than silently ignored.
-  app.patch<{ Params: JobParams }>('/api/v1/jobs/:platform/:id', anyToken, async (request, reply) => {
+  // The job is looked up before the body is read, in the original's order. A timestamp already
+  // set is never moved (events may arrive late and twice): asking to set it again is refused,
+  // naming the field, before anything is written (the original wrote the fields it could first).
+  app.patch<{ Params: JobParams }>('/api/v1/jobs/:platform/:id', anyTokenNamed, async (request, reply) => {
     const { platform, id } = request.params;
-    if (!isKnownPlatformName(platform)) return unknownPlatform(reply, platform);
+    const job = await findJob(db, platform, id);
+    if (job === undefined) return sendText(reply, 404, JOB_NOT_FOUND);
     const update = readJobUpdate(request.body);
-    const job = await findJob(db, platform, id);
-    if (job === undefined) return sendText(reply, 404, JOB_NOT_FOUND);
-    const alreadySet = [
-      update.startedAt !== undefined && job.startedAt !== null ? 'started_at' : undefined,
-      update.completedAt !== undefined && job.completedAt !== null ? 'completed_at' : undefined,
-    ].filter((field) => field !== undefined);
-    if (alreadySet.length > 0) {
-      const verb = alreadySet.length > 1 ? 'are' : 'is';
-      return sendText(reply, 400, `${alreadySet.join(' and ')} ${verb} already set`);
+    if (update.startedAt !== undefined && job.startedAt !== null) {
+      return sendText(reply, 400, 'field is already set: cannot update started_at');
+    }
+    if (update.completedAt !== undefined && job.completedAt !== null) {
+      return sendText(reply, 400, 'field is already set: cannot update completed_at');
     }
     try {
       if (update.startedAt !== undefined) await db.updateJobStarted(platform, id, update.startedAt);
@@ -72,6 +78,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions):
     }
     return reply.code(204).send();
   });
+  refuseOtherMethods(app, '/api/v1/jobs/:platform/:id', ['GET', 'PATCH']);
 
   // Outside /api/v1: v1 stays the original planner's API, which clients are written against.
   app.get<{ Params: JobParams }>('/api/jobs/:platform/:id/why', anyToken, async (request, reply) => {
@@ -89,10 +96,15 @@ export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions):
   });
 }
 
-async function findJob(db: Database, platform: string, id: string) {
-  if (id === '') return undefined;
-  const [job] = await db.listJobs(platform, { withId: id, limit: 1 });
-  return job;
+async function findJob(db: Database, platform: string, id: string): Promise<Job | undefined> {
+  try {
+    const [job] = await db.listJobs(platform, { withId: id, limit: 1 });
+    return job;
+  } catch (err) {
+    // A platform or id of spaces only, which no job has.
+    if (err instanceof InvalidInputError) return undefined;
+    throw err;
+  }
 }
 
 function unknownPlatform(reply: FastifyReply, platform: string): FastifyReply {

@@ -4,8 +4,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import { HubClosedError, type PressureHub, selectPressure } from '../pressure-hub.js';
 import { PressureStream } from '../pressure-stream.js';
-import { FLAVOR_NOT_FOUND, sendText } from '../respond.js';
-import { queryFlag } from '../wire.js';
+import {
+  compareBytes,
+  FLAVOR_NOT_FOUND,
+  refuseOtherMethods,
+  rejectEmptySegment,
+  sendJson,
+  sendText,
+} from '../respond.js';
+import { readPlatformScope, streamRequested } from '../wire.js';
 
 /** The flavor name that stands for every flavor of every platform. */
 export const ALL_FLAVORS = '_';
@@ -29,35 +36,46 @@ declare module 'fastify' {
 }
 
 /**
- * `GET /api/v1/flavors/{name}/pressure` → `{"<name>": n}`; `_` → every flavor; unknown → 404.
- * With `?stream=true`: the same JSON as NDJSON lines (see PressureStream and PressureHub).
+ * `GET /api/v1/flavors/{name}/pressure` → `{"<name>": n}` (any platform: names are unique);
+ * `_` → every flavor of one platform, GitHub unless `?platform=` names another or `all`, as the
+ * original answered for GitHub only; unknown → 404. Every answer past authentication carries the
+ * original's `Cache-Control: no-cache`. With `?stream=true`: the same JSON as NDJSON lines (see
+ * PressureStream and PressureHub).
  */
 export async function pressureRoutes(app: FastifyInstance, options: PressureRouteOptions): Promise<void> {
   const { db, auth, hub, heartbeatMs } = options;
 
   app.get<{ Params: NameParams }>(
     '/api/v1/flavors/:name/pressure',
-    { onRequest: auth.requireAuth() },
+    { onRequest: [rejectEmptySegment, auth.requireAuth()] },
     async (request, reply) => {
       const { name } = request.params;
-      if (queryFlag(request.query, 'stream')) return openStream(request, reply, name);
-      const pressures = await readPressures(db, name);
+      reply.header('cache-control', 'no-cache');
+      const platform = name === ALL_FLAVORS ? readPlatformScope(request.query) : undefined;
+      if (streamRequested(request.query)) return openStream(request, reply, name, platform);
+      const pressures = await readPressures(db, name, platform);
       if (Object.keys(pressures).length === 0) return sendText(reply, 404, FLAVOR_NOT_FOUND);
-      return pressures;
+      return sendJson(reply, 200, pressures);
     },
   );
+  refuseOtherMethods(app, '/api/v1/flavors/:name/pressure', ['GET']);
 
-  async function openStream(request: FastifyRequest, reply: FastifyReply, name: string) {
+  async function openStream(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    platform: string | undefined,
+  ) {
     if (hub.closed) return sendText(reply, 503, 'the planner is shutting down');
     const all = name === ALL_FLAVORS;
     const stream = new PressureStream(reply.raw, {
-      select: (snapshot) => selectPressure(snapshot, name, all),
+      select: (snapshot) => selectPressure(snapshot, name, all, platform),
       heartbeatMs,
       onClose: (closed) => hub.leave(closed),
     });
     let first: Record<string, number> | undefined;
     try {
-      first = selectPressure(await hub.join(stream), name, all);
+      first = selectPressure(await hub.join(stream), name, all, platform);
     } catch (err) {
       if (stream.clientGone) return reply.hijack();
       stream.end();
@@ -79,11 +97,19 @@ export async function pressureRoutes(app: FastifyInstance, options: PressureRout
   }
 }
 
-/** Current pressure of one flavor (empty when unknown) or, for `_`, of every flavor in name order. */
-export async function readPressures(db: Database, name: string): Promise<Record<string, number>> {
+/**
+ * Current pressure of one flavor of any platform (empty when unknown) or, for `_`, of every
+ * flavor of `platform` (`all`: of every platform), in Go's map key order.
+ */
+export async function readPressures(
+  db: Database,
+  name: string,
+  platform = 'all',
+): Promise<Record<string, number>> {
   const names = name === ALL_FLAVORS ? [] : [name];
-  const byPlatform = await Promise.all(PLATFORMS.map((platform) => db.getPressures(platform, ...names)));
+  const platforms = name === ALL_FLAVORS && platform !== 'all' ? [platform] : PLATFORMS;
+  const byPlatform = await Promise.all(platforms.map((each) => db.getPressures(each, ...names)));
   const entries = byPlatform.flatMap((pressures) => Object.entries(pressures));
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  entries.sort(([a], [b]) => compareBytes(a, b));
   return Object.fromEntries(entries);
 }
