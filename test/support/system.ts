@@ -82,7 +82,7 @@ export function useSystem(label: string): System {
   return system;
 }
 
-const gitlabFixture = new URL('../../fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
+const gitlabFixture = new URL('../fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
 
 export function gitlabJobHook(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...JSON.parse(readFileSync(gitlabFixture, 'utf8')), ...overrides };

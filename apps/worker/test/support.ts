@@ -42,7 +42,7 @@ export async function storedJob(db: Database, platform: string, id: string) {
   return { ...rest, assigned: assignedFlavor !== null };
 }
 
-const gitlabFixture = new URL('../../../fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
+const gitlabFixture = new URL('../../../test/fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
 
 /** The GitLab documentation's Job Hook example, with fields overridden. */
 export function gitlabJobHook(overrides: Record<string, unknown> = {}): Record<string, unknown> {

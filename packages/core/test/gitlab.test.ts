@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ParseOutcome, PayloadError, parseGitLabJobHook, parseGitLabTimestamp } from '../src/index.js';
 
-// The repository's copy of GitLab's documented Job Hook (fixtures/README.md).
-const fixtureUrl = new URL('../../../fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
+// The repository's copy of GitLab's documented Job Hook (test/fixtures/README.md).
+const fixtureUrl = new URL('../../../test/fixtures/gitlab/job-hook-docs-example.json', import.meta.url);
 const fixture = JSON.parse(readFileSync(fixtureUrl, 'utf8')) as Record<string, unknown>;
 
 const receivedAt = new Date('2024-05-01T12:00:00Z');
