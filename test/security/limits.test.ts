@@ -66,18 +66,43 @@ describe('gateway limits', () => {
     expect(metrics).toMatch(/webhooks_rejected_total\{platform="github",reason="too_many_failures"\} 2/);
   });
 
-  it('accepts a signed body of exactly GATEWAY_BODY_LIMIT (default 1 MiB) and refuses one byte more with 413', async () => {
+  it('accepts a signed GitHub body of exactly GATEWAY_GITHUB_BODY_LIMIT (default 512 KiB) and a GitLab one of GATEWAY_BODY_LIMIT (default 1 MiB); one byte more: 413', async () => {
     const gateway = await system.start('gateway');
-    const limit = 1024 * 1024;
-    const frame = JSON.stringify({ action: 'waiting', padding: '' });
-    const atLimit = frame.replace('""', `"${'x'.repeat(limit - frame.length)}"`);
-    expect(Buffer.byteLength(atLimit)).toBe(limit);
-    const post = (body: string) =>
+    const exactly = (limit: number) => {
+      const frame = JSON.stringify({ action: 'waiting', padding: '' });
+      const body = frame.replace('""', `"${'x'.repeat(limit - frame.length)}"`);
+      expect(Buffer.byteLength(body)).toBe(limit);
+      return body;
+    };
+    const github = (body: string) =>
       fetch(`${gateway.url}/webhooks/github`, { method: 'POST', headers: signed(body), body });
-    expect((await post(atLimit)).status).toBe(202);
-    const over = await post(`${atLimit} `);
-    expect(over.status).toBe(413);
-    expect(await over.json()).toEqual({ error: `body is larger than ${limit} bytes (GATEWAY_BODY_LIMIT)` });
+    const gitlab = (body: string) =>
+      fetch(`${gateway.url}/webhooks/gitlab`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-gitlab-event': 'Job Hook',
+          'x-gitlab-token': GITLAB_WEBHOOK_TOKEN,
+          'x-gitlab-event-uuid': randomUUID(),
+        },
+        body,
+      });
+
+    const githubLimit = 512 * 1024;
+    expect((await github(exactly(githubLimit))).status).toBe(202);
+    const overGitHub = await github(`${exactly(githubLimit)} `);
+    expect(overGitHub.status).toBe(413);
+    expect(await overGitHub.json()).toEqual({
+      error: `body is larger than ${githubLimit} bytes (GATEWAY_GITHUB_BODY_LIMIT)`,
+    });
+
+    const gitlabLimit = 1024 * 1024;
+    expect((await gitlab(exactly(gitlabLimit))).status).toBe(202);
+    const overGitLab = await gitlab(`${exactly(gitlabLimit)} `);
+    expect(overGitLab.status).toBe(413);
+    expect(await overGitLab.json()).toEqual({
+      error: `body is larger than ${gitlabLimit} bytes (GATEWAY_BODY_LIMIT)`,
+    });
   });
 });
 

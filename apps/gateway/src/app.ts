@@ -3,11 +3,13 @@ import type { WebhookProducer } from '@runner-planner/queue';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import { createCredentialRefusal, registerRateLimitPlugin } from './auth-failure-limit.js';
+import { webhookBodyLimit } from './body-limit.js';
 import type { Platform } from './delivery.js';
 import { GITHUB_WEBHOOK_PATH, githubWebhookRoute } from './github.js';
 import { GITLAB_WEBHOOK_PATH, gitlabWebhookRoute } from './gitlab.js';
 import { createGatewayMetrics } from './metrics.js';
 import { createResponder } from './respond.js';
+import { capConnections, serverTimeouts } from './server-limits.js';
 
 export interface GatewayOptions {
   config: Config;
@@ -37,7 +39,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   const metrics = createGatewayMetrics(registry);
   const responder = createResponder(producer, metrics);
 
-  const app = Fastify({ logger: loggerOptions(options.logger, config) });
+  const app = Fastify({
+    logger: loggerOptions(options.logger, config),
+    ...serverTimeouts(config.gatewayServer),
+  });
+  capConnections(app, config.gatewayServer);
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest({
@@ -52,12 +58,13 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     const platform = webhookPlatform(request.routeOptions.url);
     const status = error.statusCode ?? 500;
     if (status === 413 && platform !== undefined) {
+      const limit = webhookBodyLimit(config, platform);
       return responder.reject(
         reply,
         platform,
         413,
         'too_large',
-        `body is larger than ${config.gatewayBodyLimitBytes} bytes (GATEWAY_BODY_LIMIT)`,
+        `body is larger than ${limit.bytes} bytes (${limit.variable})`,
       );
     }
     if (status >= 400 && status < 500) {

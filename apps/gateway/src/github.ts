@@ -2,6 +2,7 @@ import { Webhooks } from '@octokit/webhooks';
 import type { Config } from '@runner-planner/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RefuseCredentials } from './auth-failure-limit.js';
+import { webhookBodyLimit } from './body-limit.js';
 import { buildEnvelope, header, rawBody, sha256Hex } from './delivery.js';
 import type { GatewayMetrics } from './metrics.js';
 import { keepRawBody } from './raw-body.js';
@@ -60,7 +61,7 @@ export async function githubWebhookRoute(app: FastifyInstance, options: WebhookR
 
   app.post(
     GITHUB_WEBHOOK_PATH,
-    { bodyLimit: config.gatewayBodyLimitBytes, onRequest: checkSignatureHeader },
+    { bodyLimit: webhookBodyLimit(config, 'github').bytes, onRequest: checkSignatureHeader },
     async (request, reply) => {
       const body = rawBody(request);
       const signature = header(request, SIGNATURE_HEADER) ?? '';

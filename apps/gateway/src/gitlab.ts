@@ -1,6 +1,7 @@
 import { ConfigError } from '@runner-planner/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Webhook } from 'standardwebhooks';
+import { webhookBodyLimit } from './body-limit.js';
 import { buildEnvelope, header, rawBody, sha256Hex } from './delivery.js';
 import type { WebhookRouteOptions } from './github.js';
 import { keepRawBody } from './raw-body.js';
@@ -48,15 +49,28 @@ export async function gitlabWebhookRoute(app: FastifyInstance, options: WebhookR
     if (!matchesAnyToken(tokenDigests, token)) {
       return refuse(request, reply, 'gitlab', 'bad_token', 'X-Gitlab-Token matches no configured token');
     }
+    // With signing keys configured the signature is the credential: a request without it would
+    // otherwise pass on the static token alone, which a replay carries as well.
+    if (signers.length > 0 && signatureHeaders(request) === undefined) {
+      return refuse(
+        request,
+        reply,
+        'gitlab',
+        'missing_signature',
+        'missing webhook-id, webhook-timestamp or webhook-signature header: GITLAB_WEBHOOK_SIGNING_TOKEN is set, so GitLab webhooks must be signed',
+      );
+    }
   }
 
   app.post(
     GITLAB_WEBHOOK_PATH,
-    { bodyLimit: config.gatewayBodyLimitBytes, onRequest: checkToken },
+    { bodyLimit: webhookBodyLimit(config, 'gitlab').bytes, onRequest: checkToken },
     async (request, reply) => {
       const body = rawBody(request);
-      const signature = signatureHeaders(request);
-      if (signature !== undefined && signers.length > 0) {
+      const signature = signers.length > 0 ? signatureHeaders(request) : undefined;
+      if (signature !== undefined) {
+        // Also refuses a timestamp more than 5 minutes from now (the library's tolerance), so a
+        // captured request cannot be replayed later.
         const problem = signatureProblem(signers, body, signature);
         if (problem !== undefined) {
           return refuse(request, reply, 'gitlab', 'bad_signature', `webhook-signature rejected: ${problem}`);
@@ -68,7 +82,10 @@ export async function gitlabWebhookRoute(app: FastifyInstance, options: WebhookR
       if (event !== 'Job Hook') {
         return responder.ignore(reply, 'gitlab', event);
       }
+      // A signed request is identified by its signed message id (GitLab sets it to the
+      // Idempotency-Key, which is not signed), so a replay cannot pass as a new delivery.
       const deliveryId =
+        signature?.['webhook-id'] ??
         header(request, 'idempotency-key') ??
         header(request, 'webhook-id') ??
         header(request, 'x-gitlab-event-uuid') ??

@@ -27,7 +27,11 @@ export async function startGateway(
   config: Config,
   options: StartGatewayOptions = {},
 ): Promise<RunningGateway> {
-  const producer = createWebhookProducer({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  const producer = createWebhookProducer({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    replayWindowMs: config.gatewayReplayWindowMs,
+  });
   let app: FastifyInstance;
   try {
     app = buildGateway({ config, producer, registry: options.registry, logger: options.logger });

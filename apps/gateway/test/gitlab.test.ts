@@ -10,11 +10,19 @@ import { GITLAB_TOKEN, QueueInspector, REDIS_URL, SIGNING_TOKEN, testConfig } fr
 const queue = new QueueInspector();
 const prefix = queue.prefix;
 let producer: WebhookProducer;
+/** Checks X-Gitlab-Token only. */
 let app: FastifyInstance;
+/** Has a signing token: requests must also carry a valid Standard Webhooks signature. */
+let signing: FastifyInstance;
 
 beforeAll(async () => {
   producer = createWebhookProducer({ redisUrl: REDIS_URL, prefix });
   app = buildGateway({
+    config: testConfig(prefix, { gitlabWebhookTokens: ['old-token', GITLAB_TOKEN] }),
+    producer,
+    registry: new Registry(),
+  });
+  signing = buildGateway({
     config: testConfig(prefix, {
       gitlabWebhookTokens: ['old-token', GITLAB_TOKEN],
       gitlabWebhookSigningTokens: [SIGNING_TOKEN],
@@ -22,11 +30,12 @@ beforeAll(async () => {
     producer,
     registry: new Registry(),
   });
-  await app.ready();
+  await Promise.all([app.ready(), signing.ready()]);
 });
 
 afterAll(async () => {
   await app.close();
+  await signing.close();
   await producer.close();
   await queue.cleanup();
 });
@@ -43,8 +52,7 @@ function post(headers: Record<string, string | undefined>, body = jobBody(1), ta
   return target.inject({ method: 'POST', url: '/webhooks/gitlab', headers: sent, payload: body });
 }
 
-function signed(body: string, id = `msg_${randomUUID()}`, secret = SIGNING_TOKEN) {
-  const timestamp = new Date();
+function signed(body: string, id = `msg_${randomUUID()}`, secret = SIGNING_TOKEN, timestamp = new Date()) {
   return {
     'webhook-id': id,
     'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
@@ -125,7 +133,7 @@ describe('POST /webhooks/gitlab', () => {
   it('accepts a valid Standard Webhooks signature', async () => {
     const body = jobBody(20);
     const headers = signed(body);
-    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, body);
+    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, body, signing);
     expect(response.statusCode).toBe(202);
     expect((await queue.job('gitlab', headers['webhook-id']))?.headers).toMatchObject({
       'webhook-id': headers['webhook-id'],
@@ -138,7 +146,7 @@ describe('POST /webhooks/gitlab', () => {
 
   it('rejects a Standard Webhooks signature over another body', async () => {
     const headers = signed(jobBody(21));
-    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, jobBody(22));
+    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, jobBody(22), signing);
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toMatch(/webhook-signature rejected/);
     expect(await queue.job('gitlab', headers['webhook-id'])).toBeUndefined();
@@ -147,24 +155,80 @@ describe('POST /webhooks/gitlab', () => {
   it('rejects a Standard Webhooks signature made with another signing token', async () => {
     const body = jobBody(23);
     const other = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
-    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...signed(body, undefined, other) }, body);
+    const response = await post(
+      { 'x-gitlab-token': GITLAB_TOKEN, ...signed(body, undefined, other) },
+      body,
+      signing,
+    );
     expect(response.statusCode).toBe(401);
+  });
+
+  it('with a signing token, refuses a request with the right X-Gitlab-Token but no signature', async () => {
+    const body = jobBody(25);
+    const uuid = randomUUID();
+    const response = await post(
+      { 'x-gitlab-token': GITLAB_TOKEN, 'x-gitlab-event-uuid': uuid },
+      body,
+      signing,
+    );
+    expect(response.statusCode).toBe(401);
+    expect(response.json().error).toMatch(
+      /GITLAB_WEBHOOK_SIGNING_TOKEN is set, so GitLab webhooks must be signed/,
+    );
+    expect(await queue.job('gitlab', uuid)).toBeUndefined();
+    // Each of the three headers is required, also when the other two are right.
+    for (const left of ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const) {
+      const headers: Record<string, string | undefined> = { 'x-gitlab-token': GITLAB_TOKEN, ...signed(body) };
+      headers[left] = undefined;
+      const without = await post(headers, body, signing);
+      expect(without.statusCode, left).toBe(401);
+    }
+  });
+
+  it('refuses a signature whose timestamp is more than 5 minutes old or ahead', async () => {
+    const body = jobBody(26);
+    for (const minutes of [-6, 6]) {
+      const headers = signed(body, undefined, SIGNING_TOKEN, new Date(Date.now() + minutes * 60_000));
+      const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, body, signing);
+      expect(response.statusCode).toBe(401);
+      expect(response.json().error).toMatch(minutes < 0 ? /timestamp too old/ : /timestamp too new/);
+      expect(await queue.job('gitlab', headers['webhook-id'])).toBeUndefined();
+    }
+    const fresh = signed(body, undefined, SIGNING_TOKEN, new Date(Date.now() - 4 * 60_000));
+    expect((await post({ 'x-gitlab-token': GITLAB_TOKEN, ...fresh }, body, signing)).statusCode).toBe(202);
+  });
+
+  it('with a signing token, deduplicates on the signed webhook-id, not the unsigned Idempotency-Key', async () => {
+    const body = jobBody(27);
+    const headers = signed(body);
+    const first = await post(
+      { 'x-gitlab-token': GITLAB_TOKEN, 'idempotency-key': `idem-${randomUUID()}`, ...headers },
+      body,
+      signing,
+    );
+    expect(first.json()).toEqual({ result: 'enqueued' });
+    expect(await queue.job('gitlab', headers['webhook-id'])).toBeDefined();
+    const again = await post(
+      { 'x-gitlab-token': GITLAB_TOKEN, 'idempotency-key': `idem-${randomUUID()}`, ...headers },
+      body,
+      signing,
+    );
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toEqual({ result: 'duplicate' });
   });
 
   it('queues a signed body that is not valid JSON', async () => {
     const body = '{"object_kind": "build", truncated';
     const headers = signed(body);
-    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, body);
+    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, body, signing);
     expect(response.statusCode).toBe(202);
     expect((await queue.job('gitlab', headers['webhook-id']))?.body).toBe(body);
   });
 
   it('skips signature checks when no signing token is configured', async () => {
-    const unsigned = buildGateway({ config: testConfig(prefix), producer, registry: new Registry() });
     const body = jobBody(24);
     const headers = { ...signed(body), 'webhook-signature': 'v1,bm90IGEgc2lnbmF0dXJl' };
-    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, body, unsigned);
-    await unsigned.close();
+    const response = await post({ 'x-gitlab-token': GITLAB_TOKEN, ...headers }, body);
     expect(response.statusCode).toBe(202);
   });
 
@@ -178,6 +242,15 @@ describe('POST /webhooks/gitlab', () => {
       body,
     );
     expect((await queue.job('gitlab', key))?.deliveryId).toBe(key);
+    // Verified, the signed webhook-id wins.
+    const signedBody = jobBody(34);
+    const verified = signed(signedBody);
+    await post(
+      { 'x-gitlab-token': GITLAB_TOKEN, 'idempotency-key': `idem-${randomUUID()}`, ...verified },
+      signedBody,
+      signing,
+    );
+    expect((await queue.job('gitlab', verified['webhook-id']))?.deliveryId).toBe(verified['webhook-id']);
 
     const body2 = jobBody(31);
     const withoutKey = signed(body2);

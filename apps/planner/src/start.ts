@@ -1,5 +1,6 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Config, requireSetting } from '@runner-planner/config';
+import { type Config, type HttpServerLimits, requireSetting } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -49,6 +50,7 @@ export async function startPlanner(
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard }),
     });
+    limitServer(app.server, config.plannerServer);
     await app.listen({ host: options.host ?? '0.0.0.0', port: config.plannerPort });
   } catch (err) {
     await app?.close().catch(() => {});
@@ -72,6 +74,23 @@ export async function startPlanner(
       return closing;
     },
   };
+}
+
+/**
+ * PLANNER_REQUEST_TIMEOUT and the rest, set on the server before it listens (Node reads the
+ * checking interval then). The request and headers timeouts end when the request has arrived, so
+ * a pressure stream, a long answer to a short GET, outlives them; its heartbeats keep it from
+ * the idle timeout, which config checks is longer than PRESSURE_HEARTBEAT_SECONDS.
+ */
+function limitServer(server: Server, limits: HttpServerLimits): void {
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // No maxRequestsPerSocket: past it Node answers 503 instead of closing the connection.
+  server.maxConnections = limits.maxConnections;
+  server.setTimeout(limits.idleTimeoutMs);
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
+    limits.timeoutCheckIntervalMs;
 }
 
 function baseUrl(address: AddressInfo): string {

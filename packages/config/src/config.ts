@@ -69,6 +69,26 @@ const duration = (fallback: string) =>
     })
     .prefault(fallback);
 
+/** A duration as above, or 0 to turn the check off. */
+const durationOrOff = (fallback: string) =>
+  z
+    .string()
+    .transform((value, context) => {
+      if (/^0+$/.test(value)) return 0;
+      const parsed = /^\d+$/.test(value)
+        ? Number(value) * 1000
+        : (ms(value as ms.StringValue) as number | undefined);
+      if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) {
+        context.addIssue({
+          code: 'custom',
+          message: 'must be a duration such as 1h, 30m or 3600 (seconds), or 0 (off)',
+        });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .prefault(fallback);
+
 const size = (fallback: string) =>
   z
     .string()
@@ -260,8 +280,21 @@ const environmentSchema = z
     PRESSURE_STALE_AFTER: duration('5d'),
     PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
     GATEWAY_BODY_LIMIT: size('1mb'),
+    // 46 times the largest workflow_job example, twice a synthetic one with 1,000 steps (docs/security.md).
+    GATEWAY_GITHUB_BODY_LIMIT: size('512kb'),
+    GATEWAY_REPLAY_WINDOW: durationOrOff('1h'),
+    GATEWAY_REQUEST_TIMEOUT: duration('10s'),
+    GATEWAY_HEADERS_TIMEOUT: duration('5s'),
+    GATEWAY_IDLE_TIMEOUT: duration('10s'),
+    GATEWAY_KEEP_ALIVE_TIMEOUT: duration('72s'),
+    GATEWAY_MAX_CONNECTIONS: positiveInt(256),
     GATEWAY_AUTH_FAILURE_LIMIT: perMinuteLimit(60),
     PLANNER_RATE_LIMIT: perMinuteLimit(600),
+    PLANNER_REQUEST_TIMEOUT: duration('10s'),
+    PLANNER_HEADERS_TIMEOUT: duration('5s'),
+    PLANNER_IDLE_TIMEOUT: duration('60s'),
+    PLANNER_KEEP_ALIVE_TIMEOUT: duration('72s'),
+    PLANNER_MAX_CONNECTIONS: positiveInt(1024),
     METRICS_REPO_LIMIT: z.coerce
       .number({ error: 'must be a number of repositories (0 = none by name)' })
       .int({ error: 'must be a whole number of repositories (0 = none by name)' })
@@ -295,9 +328,57 @@ const environmentSchema = z
         '"app" needs GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_FILE)',
       );
     }
+    // Node refuses a headers timeout longer than the request timeout.
+    for (const app of ['GATEWAY', 'PLANNER'] as const) {
+      if (e[`${app}_HEADERS_TIMEOUT`] > e[`${app}_REQUEST_TIMEOUT`]) {
+        problem(`${app}_HEADERS_TIMEOUT`, `must not be longer than ${app}_REQUEST_TIMEOUT`);
+      }
+    }
+    if (e.PLANNER_IDLE_TIMEOUT <= e.PRESSURE_HEARTBEAT_SECONDS * 1000) {
+      problem(
+        'PLANNER_IDLE_TIMEOUT',
+        `must be longer than PRESSURE_HEARTBEAT_SECONDS (${e.PRESSURE_HEARTBEAT_SECONDS} s): a pressure stream sends nothing between heartbeats`,
+      );
+    }
   });
 
 export type Environment = z.infer<typeof environmentSchema>;
+
+/** What an app's HTTP server allows a connection (the GATEWAY_… and PLANNER_… variables). */
+export interface HttpServerLimits {
+  /** Headers and body must have arrived within this (Node's `server.requestTimeout`); 408 after. */
+  requestTimeoutMs: number;
+  /** Headers must have arrived within this (`server.headersTimeout`); at most `requestTimeoutMs`. */
+  headersTimeoutMs: number;
+  /** A connection that sends and receives nothing for this long is closed (`server.timeout`). */
+  idleTimeoutMs: number;
+  /** How long a keep-alive connection may wait for its next request (`server.keepAliveTimeout`). */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this many are closed as they arrive (`server.maxConnections`). */
+  maxConnections: number;
+  /**
+   * How often Node looks for requests past their timeouts (`connectionsCheckingInterval`): its
+   * default, 30 s, would let a slow request live up to 30 s longer than the timeout.
+   */
+  timeoutCheckIntervalMs: number;
+}
+
+function httpServerLimits(
+  requestTimeoutMs: number,
+  headersTimeoutMs: number,
+  idleTimeoutMs: number,
+  keepAliveTimeoutMs: number,
+  maxConnections: number,
+): HttpServerLimits {
+  return {
+    requestTimeoutMs,
+    headersTimeoutMs,
+    idleTimeoutMs,
+    keepAliveTimeoutMs,
+    maxConnections,
+    timeoutCheckIntervalMs: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+  };
+}
 
 /** Shared settings of every app, from the environment variables documented in the README. */
 export interface Config {
@@ -352,6 +433,12 @@ export interface Config {
   pressureStaleAfterMs: number;
   pressureHeartbeatSeconds: number;
   gatewayBodyLimitBytes: number;
+  /** Largest body on the GitHub route; `gatewayBodyLimitBytes` if that is smaller. */
+  gatewayGitHubBodyLimitBytes: number;
+  /** A signed body seen within this long is not queued again, whatever its delivery id; 0 = off. */
+  gatewayReplayWindowMs: number;
+  gatewayServer: HttpServerLimits;
+  plannerServer: HttpServerLimits;
   /**
    * Failed webhook verifications a client address may make per minute before the gateway
    * answers 429 instead of 401; 0 = no limit. Valid webhooks are never limited.
@@ -418,6 +505,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pressureStaleAfterMs: e.PRESSURE_STALE_AFTER,
     pressureHeartbeatSeconds: e.PRESSURE_HEARTBEAT_SECONDS,
     gatewayBodyLimitBytes: e.GATEWAY_BODY_LIMIT,
+    gatewayGitHubBodyLimitBytes: e.GATEWAY_GITHUB_BODY_LIMIT,
+    gatewayReplayWindowMs: e.GATEWAY_REPLAY_WINDOW,
+    gatewayServer: httpServerLimits(
+      e.GATEWAY_REQUEST_TIMEOUT,
+      e.GATEWAY_HEADERS_TIMEOUT,
+      e.GATEWAY_IDLE_TIMEOUT,
+      e.GATEWAY_KEEP_ALIVE_TIMEOUT,
+      e.GATEWAY_MAX_CONNECTIONS,
+    ),
+    plannerServer: httpServerLimits(
+      e.PLANNER_REQUEST_TIMEOUT,
+      e.PLANNER_HEADERS_TIMEOUT,
+      e.PLANNER_IDLE_TIMEOUT,
+      e.PLANNER_KEEP_ALIVE_TIMEOUT,
+      e.PLANNER_MAX_CONNECTIONS,
+    ),
     gatewayAuthFailureLimit: e.GATEWAY_AUTH_FAILURE_LIMIT,
     plannerRateLimit: e.PLANNER_RATE_LIMIT,
     metricsRepoLimit: e.METRICS_REPO_LIMIT,

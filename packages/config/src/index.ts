@@ -5,6 +5,7 @@ export {
   type Environment,
   type GitHubAppCredentials,
   type GitHubHook,
+  type HttpServerLimits,
   loadConfig,
   requireSetting,
 } from './config.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { closeQueuesAndConnection, producerConnection, whenConnected } from './connection.js';
@@ -6,7 +7,8 @@ import { DEFAULT_QUEUE_PREFIX, WEBHOOK_QUEUE, webhookJobOptions } from './policy
 
 /**
  * - `enqueued`: new delivery, queued.
- * - `duplicate`: the same delivery is already queued, running or done: nothing to do.
+ * - `duplicate`: the same delivery is already queued, running or done, or the same body came
+ *   within the replay window under another delivery id: nothing to do.
  * - `requeued`: the same delivery had failed for good; it is processed again with this body.
  */
 export type EnqueueResult = 'enqueued' | 'duplicate' | 'requeued';
@@ -29,7 +31,34 @@ export class QueueUnavailableError extends Error {
 export interface ProducerOptions {
   redisUrl: string;
   prefix?: string;
+  /**
+   * A body queued less than this many milliseconds ago is not queued again under another
+   * delivery id (the delivery id of a GitHub webhook is not signed, its body is): the request is
+   * answered `duplicate`. A redelivery under the same id is unaffected. 0 or absent: no check.
+   */
+  replayWindowMs?: number;
 }
+
+/**
+ * KEYS[1]: the body's replay key, KEYS[2]: the job's hash; ARGV[1]: the job id, ARGV[2]: the
+ * window in ms. Claims the body for this job unless another job has it, in one round trip with
+ * the job's existence check. Answers the job id that has the body, and whether this job exists.
+ */
+const CLAIM_BODY = `
+local owner = redis.call('GET', KEYS[1])
+if not owner then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  owner = ARGV[1]
+end
+return {owner, redis.call('EXISTS', KEYS[2])}
+`;
+
+type ClaimBody = (
+  replayKey: string,
+  jobKey: string,
+  jobId: string,
+  windowMs: number,
+) => Promise<[string, number]>;
 
 export function createWebhookProducer(options: ProducerOptions): WebhookProducer {
   const connection: Redis = producerConnection(options.redisUrl);
@@ -41,15 +70,34 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
     defaultJobOptions: webhookJobOptions,
   });
   queue.on('error', () => {});
+  const replayWindowMs = options.replayWindowMs ?? 0;
+  connection.defineCommand('runnerPlannerClaimBody', { numberOfKeys: 2, lua: CLAIM_BODY });
+  const claimBody = (
+    connection as unknown as { runnerPlannerClaimBody: ClaimBody }
+  ).runnerPlannerClaimBody.bind(connection);
+
+  /** Whether the job does not exist yet; undefined when its body is another delivery's (a replay). */
+  async function isNew(jobId: string, envelope: Envelope): Promise<boolean | undefined> {
+    const jobKey = queue.toKey(jobId);
+    if (replayWindowMs <= 0) return (await connection.exists(jobKey)) === 0;
+    const digest = createHash('sha256').update(envelope.body).digest('base64url');
+    const replayKey = queue.toKey(`replay:${envelope.platform}:${digest}`);
+    const [owner, exists] = await claimBody(replayKey, jobKey, jobId, replayWindowMs);
+    if (owner !== jobId) return undefined;
+    return exists === 0;
+  }
 
   return {
     async enqueue(envelope) {
       // BullMQ would wait for the connection forever; a webhook sender must hear "no" instead.
       if (!(await whenConnected(connection))) throw new QueueUnavailableError();
       const jobId = queueJobId(envelope.platform, envelope.deliveryId);
-      // A new delivery costs one EXISTS on the job's hash. `getJobState` scans the queue's
-      // lists and grows with their length, so it is kept for the rare repeated delivery.
-      if ((await connection.exists(queue.toKey(jobId))) === 0) {
+      // A new delivery costs one round trip before the add (the replay claim and an EXISTS on the
+      // job's hash). `getJobState` scans the queue's lists and grows with their length, so it is
+      // kept for the rare repeated delivery.
+      const fresh = await isNew(jobId, envelope);
+      if (fresh === undefined) return 'duplicate';
+      if (fresh) {
         await queue.add(envelope.event, envelope, { jobId });
         return 'enqueued';
       }
