@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openTestSql } from '@runner-planner/database/testing';
 import { createTestDatabase } from '@runner-planner/testkit';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../bench/cleanup.js';
 import { benchFlavors } from '../bench/payloads.js';
@@ -94,8 +94,7 @@ describe('soak harness, short', () => {
     );
     // The check finds a loss: one job's completion taken out of the database is reported.
     const lostJob = FIRST_JOB_ID + 42;
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
+    const client = openTestSql(databaseUrl, { max: 1 });
     try {
       await client.query(
         `UPDATE job SET completed_at = NULL, raw = raw - 'completed' WHERE platform = 'github' AND id = $1`,

@@ -4,12 +4,12 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import type { Flavor } from '@runner-planner/core';
+import { openTestSql } from '@runner-planner/database/testing';
 import { PlannerClient } from '@runner-planner/pressure';
 import { WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { Cleanup } from '../bench/cleanup.js';
 import { pidsOf, probeCpu } from '../bench/cpu.js';
 import { prepareDatabase } from '../bench/database.js';
@@ -150,8 +150,7 @@ export async function runSoak(options: SoakOptions, cleanup: Cleanup): Promise<S
   cleanup.add('soak queue client', () => queue.close());
   const redis = new Redis(space.redisUrl, { maxRetriesPerRequest: 1 });
   cleanup.add('soak redis client', async () => redis.disconnect());
-  const poller = new pg.Client({ connectionString: database.url, application_name: 'runner-planner-soak' });
-  await poller.connect();
+  const poller = openTestSql(database.url, { max: 1, applicationName: 'runner-planner-soak' });
   cleanup.add('soak poll connection', () => poller.end());
 
   let interval = emptyInterval();

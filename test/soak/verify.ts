@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { openTestSql } from '@runner-planner/database/testing';
 import type { BenchEvent, GitHubAction } from '../bench/payloads.js';
 
 /** The database compared with what the gateway accepted, once everything has drained. */
@@ -51,8 +51,7 @@ export async function verifyJobs(
     expected.set(id, (expected.get(id) ?? 0) | ACTION_BIT[event.action]);
   });
 
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = openTestSql(databaseUrl, { max: 1 });
   try {
     const { rows } = await client.query<JobRow>(`
       SELECT id, started_at IS NOT NULL AS started, completed_at IS NOT NULL AS completed,

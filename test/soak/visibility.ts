@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { TestSql } from '@runner-planner/database/testing';
 import type { BenchEvent } from '../bench/payloads.js';
 import { nowMs, sleep } from '../bench/stats.js';
 
@@ -28,7 +28,7 @@ function hasEffect(event: BenchEvent, row: Row | undefined): boolean {
 const WINDOW = 256;
 
 export interface VisibilityOptions {
-  client: pg.Client;
+  client: TestSql;
   events: readonly BenchEvent[];
   pollMs: number;
   /** An event's effect became visible `latencyMs` after its 202. */

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Flavor } from '@runner-planner/core';
 import type { Job } from '@runner-planner/database';
+import { openTestSql, type TestSql } from '@runner-planner/database/testing';
 import { type FakeGitHub, startFakeGitHub } from '@runner-planner/testkit';
 import {
   createGitHubClient,
@@ -21,7 +22,6 @@ import {
 } from '@runner-planner/worker';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { type System, useSystem } from '../support/system.js';
 import { sendGitHub, sendGitLab } from '../support/webhooks.js';
@@ -47,7 +47,7 @@ export interface TruthWorld {
   system: System;
   gatewayUrl: string;
   github: FakeGitHub;
-  sql: pg.Pool;
+  sql: TestSql;
   redis: Redis;
   metrics: ReconcileMetrics;
   githubClient: GitHubClient;
@@ -64,7 +64,7 @@ export function useTruthWorld(label: string): TruthWorld {
     await system.start('worker', { RECONCILE_INTERVAL: '1d' });
     world.gatewayUrl = gateway.url;
     world.github = await startFakeGitHub();
-    world.sql = new pg.Pool({ connectionString: system.databaseUrl, max: 2 });
+    world.sql = openTestSql(system.databaseUrl);
     world.redis = new Redis(system.redisUrl, { maxRetriesPerRequest: 3 });
     world.metrics = createReconcileMetrics(createWorkerMetrics().registry);
     world.githubClient = createGitHubClient({ baseUrl: world.github.url, token: world.github.token });
@@ -178,7 +178,7 @@ export async function runScenario(
 ): Promise<void> {
   const { system, github } = world;
   await drained(system.queue);
-  await world.sql.query('TRUNCATE job, flavor, flavor_counter');
+  await world.sql.reset();
   const flavors = scenarioFlavors(scenario);
   for (const flavor of flavors) await system.db.addFlavor(flavor);
 

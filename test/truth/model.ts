@@ -7,7 +7,8 @@
  * model, not imported from @runner-planner/core: the simulator is what the system is checked
  * against, so it must not share the system's tables (model.test.ts checks that they agree).
  */
-import { candidateFlavors, type Flavor } from '@runner-planner/core';
+import type { Flavor } from '@runner-planner/core';
+import { candidateFlavors } from '@runner-planner/core/reference-model';
 
 export type Phase = 'held' | 'waiting' | 'running' | 'ended';
 

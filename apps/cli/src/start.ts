@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Config, loadConfig } from '@runner-planner/config';
+import { pingDatabase } from '@runner-planner/database';
 import { GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH, startGateway } from '@runner-planner/gateway';
 import { startPlanner } from '@runner-planner/planner';
 import { startWorker } from '@runner-planner/worker';
-import pg from 'pg';
 import { checkOwner, claimDataDir, dataDir, loadSecrets, removeRuntime, writeRuntime } from './data-dir.js';
 import { clusterDir, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 import { CliError } from './errors.js';
@@ -104,17 +104,12 @@ function shown(url: string): string {
 }
 
 async function checkDatabaseUrl(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => {});
   try {
-    await client.connect();
-    await client.query('SELECT 1');
+    await pingDatabase(url, 5_000);
   } catch (error) {
     throw new CliError(
       `cannot reach PostgreSQL at DATABASE_URL=${shown(url)} (${errorText(error)}): start it or correct DATABASE_URL, or unset DATABASE_URL for an embedded PostgreSQL`,
     );
-  } finally {
-    await client.end().catch(() => {});
   }
 }
 

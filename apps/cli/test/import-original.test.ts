@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@runner-planner/config';
 import { Database } from '@runner-planner/database';
+import { openTestSql } from '@runner-planner/database/testing';
 import { buildPlanner } from '@runner-planner/planner';
 import { createTestDatabase, type TestDatabase } from '@runner-planner/testkit';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The original planner's schema and writers, shared with the database package's import tests.
 import {
@@ -72,15 +72,14 @@ async function pressureWithToken(token: string) {
 }
 
 async function tablesOfOurs(): Promise<string[]> {
-  const client = new pg.Client({ connectionString: ours.url });
-  await client.connect();
+  const sql = openTestSql(ours.url, { max: 1 });
   try {
-    const { rows } = await client.query<{ tablename: string }>(
+    const { rows } = await sql.query<{ tablename: string }>(
       "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
     );
     return rows.map((row) => row.tablename);
   } finally {
-    await client.end();
+    await sql.end();
   }
 }
 

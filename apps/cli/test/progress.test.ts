@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Database } from '@runner-planner/database';
+import { openTestSql } from '@runner-planner/database/testing';
 import { startFakeGitHub, startFakeGitLab, type TestDatabase } from '@runner-planner/testkit';
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, type CliResult, runCli } from './support.js';
 import { useCliWorld } from './world.js';
@@ -41,8 +41,7 @@ beforeAll(async () => {
   ({ database, cwd, env } = world);
   expect((await cli('flavor', 'add', 'small', '--platform', 'github', '--labels', 'small')).code).toBe(0);
   expect((await cli('flavor', 'add', 'medium', '--platform', 'gitlab', '--labels', 'medium')).code).toBe(0);
-  const sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
+  const sql = openTestSql(database.url, { max: 1 });
   try {
     // Completed jobs over three days and both platforms, waiting 0 to 599 s in a scattered order;
     // one in ten has no flavor and must not count.
@@ -63,8 +62,7 @@ beforeAll(async () => {
 
 /** The same report straight from PostgreSQL's percentile_cont, as the oracle. */
 async function expectedCsv(percentile: number): Promise<string> {
-  const sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
+  const sql = openTestSql(database.url, { max: 1 });
   try {
     const { rows } = await sql.query<{ day: string; platform: string; jobs: string; waiting: number }>(
       `SELECT to_char(date_trunc('day', started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, platform,

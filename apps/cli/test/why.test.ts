@@ -1,19 +1,19 @@
 import { loadConfig } from '@runner-planner/config';
 import type { Flavor, NewJob } from '@runner-planner/core';
 import { Database } from '@runner-planner/database';
+import { openTestSql, type TestSql } from '@runner-planner/database/testing';
 import { buildPlanner } from '@runner-planner/planner';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './support.js';
 import { useCliWorld } from './world.js';
 
 const world = useCliWorld('cli_why');
 let db: Database;
-let sql: pg.Pool;
+let sql: TestSql;
 
 beforeAll(async () => {
   db = await Database.connect(world.database.url);
-  sql = new pg.Pool({ connectionString: world.database.url, max: 1 });
+  sql = openTestSql(world.database.url, { max: 1 });
 });
 
 afterAll(async () => {
@@ -23,7 +23,7 @@ afterAll(async () => {
 
 // Every flavor is in the report: each test starts from an empty store.
 beforeEach(async () => {
-  await sql.query('TRUNCATE job, flavor, flavor_counter');
+  await sql.reset();
 });
 
 const LARGE = ['large', 'x64'];

@@ -1,9 +1,8 @@
 // The baseline: a bare node:http server answering GET /api/v1/flavors/<name>/pressure with the
-// planner's own pressure SQL (a prepared statement through a pg.Pool per platform, like the
+// planner's own pressure SQL (a prepared statement through a bare pg pool per platform, like the
 // planner) and JSON.stringify; no framework, no ORM, no metrics, no logging.
 import http from 'node:http';
-import pg from 'pg';
-import { SELECT_PRESSURES } from '../../../packages/database/src/sql.js';
+import { openTestSql } from '@runner-planner/database/testing';
 
 const PLATFORMS = ['github', 'gitlab'];
 const ROUTE = /^\/api\/v1\/flavors\/([^/?]+)\/pressure$/;
@@ -17,22 +16,14 @@ function env(name: string): string {
 const port = Number(env('PORT'));
 const expectedAuth = `Bearer ${env('TOKEN')}`;
 const staleAfterMs = Number(env('STALE_AFTER_MS'));
-const pool = new pg.Pool({ connectionString: env('DATABASE_URL'), max: Number(env('POOL_SIZE')) });
-pool.on('error', () => {});
+const pool = openTestSql(env('DATABASE_URL'), { max: Number(env('POOL_SIZE')) });
 
 async function pressures(name: string): Promise<Record<string, number>> {
-  const names = name === '_' ? null : JSON.stringify([name]);
+  const names = name === '_' ? null : [name];
   const results = await Promise.all(
-    PLATFORMS.map((platform) =>
-      pool.query<{ name: string; pressure: number }>({
-        ...SELECT_PRESSURES,
-        values: [platform, names, staleAfterMs],
-      }),
-    ),
+    PLATFORMS.map((platform) => pool.selectPressures(platform, names, staleAfterMs)),
   );
-  const entries = results.flatMap((result) =>
-    result.rows.map((row): [string, number] => [row.name, row.pressure]),
-  );
+  const entries = results.flatMap((rows) => rows.map((row): [string, number] => [row.name, row.pressure]));
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(entries);
 }

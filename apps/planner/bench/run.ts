@@ -2,9 +2,9 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { loadConfig as loadPlannerConfig } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
-import pg from 'pg';
+import { openTestSql } from '@runner-planner/database/testing';
 import { createScratchDatabase, serverVersion } from '../../../packages/database/bench/database.js';
-import { loadData } from '../../../packages/database/bench/load.js';
+import { loadDataAt } from '../../../packages/database/bench/load.js';
 import { Cleanup } from '../../../test/bench/cleanup.js';
 import { loadConfig } from './config.js';
 import { runHttpBench } from './http-bench.js';
@@ -20,10 +20,9 @@ const log = (message: string) =>
   console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}`);
 
 async function dataShape(url: string): Promise<Record<string, number>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const sql = openTestSql(url, { max: 1 });
   try {
-    const { rows } = await client.query<Record<string, string>>(
+    const { rows } = await sql.query<Record<string, string>>(
       `SELECT (SELECT count(*) FROM flavor) AS flavors, count(*) AS jobs,
               count(*) FILTER (WHERE completed_at IS NULL) AS incomplete,
               pg_total_relation_size('job') AS job_bytes
@@ -31,7 +30,7 @@ async function dataShape(url: string): Promise<Record<string, number>> {
     );
     return Object.fromEntries(Object.entries(rows[0] ?? {}).map(([key, value]) => [key, Number(value)]));
   } finally {
-    await client.end();
+    await sql.end();
   }
 }
 
@@ -46,13 +45,7 @@ async function main(cleanup: Cleanup): Promise<boolean> {
   log(`database ${scratch.name}`);
   await migrate(scratch.url);
   log(`loading ${config.data.jobs.toLocaleString('en-US')} jobs (${config.data.incompleteJobs} incomplete)`);
-  const loader = new pg.Client({ connectionString: scratch.url });
-  await loader.connect();
-  try {
-    await loadData(loader, config.data);
-  } finally {
-    await loader.end();
-  }
+  await loadDataAt(scratch.url, config.data);
   const shape = await dataShape(scratch.url);
   log(`loaded ${JSON.stringify(shape)}`);
 
@@ -69,11 +62,7 @@ async function main(cleanup: Cleanup): Promise<boolean> {
 
   const db = await Database.connect(scratch.url, { poolSize: 2 });
   cleanup.add('database client', () => db.close());
-  const stats = new pg.Client({
-    connectionString: scratch.url,
-    application_name: 'runner-planner-bench-stats',
-  });
-  await stats.connect();
+  const stats = openTestSql(scratch.url, { max: 1, applicationName: 'runner-planner-bench-stats' });
   cleanup.add('stats client', () => stats.end());
 
   log('benchmark 1: pressure streams');

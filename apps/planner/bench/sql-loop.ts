@@ -1,8 +1,7 @@
 // The pure-SQL figure: the planner's pressure statement, per platform as the route issues it,
-// through a pg.Pool from `concurrency` callers in a loop; no HTTP.
+// through a bare pg pool (no ORM) from `concurrency` callers in a loop; no HTTP.
 import { PLATFORMS } from '@runner-planner/core';
-import pg from 'pg';
-import { SELECT_PRESSURES } from '../../../packages/database/src/sql.js';
+import { openTestSql, type TestSql } from '@runner-planner/database/testing';
 import { type Latency, latency } from '../../../test/bench/stats.js';
 
 export interface SqlLoopResult {
@@ -26,7 +25,7 @@ export interface SqlLoopOptions {
 }
 
 async function loop(
-  pool: pg.Pool,
+  pool: TestSql,
   options: SqlLoopOptions,
   seconds: number,
   samples?: number[],
@@ -37,9 +36,7 @@ async function loop(
     while (performance.now() < end) {
       const started = performance.now();
       await Promise.all(
-        PLATFORMS.map((platform) =>
-          pool.query({ ...SELECT_PRESSURES, values: [platform, null, options.staleAfterMs] }),
-        ),
+        PLATFORMS.map((platform) => pool.selectPressures(platform, null, options.staleAfterMs)),
       );
       samples?.push(performance.now() - started);
       operations += 1;
@@ -50,7 +47,7 @@ async function loop(
 }
 
 export async function runSqlLoop(options: SqlLoopOptions): Promise<SqlLoopResult> {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
+  const pool = openTestSql(options.url, { max: options.poolSize });
   try {
     await loop(pool, options, options.warmupSeconds);
     const samples: number[] = [];

@@ -1,7 +1,7 @@
 // Benchmark 1: many pressure streams on one planner process; how fast a change reaches all of them.
 import type { Flavor, NewJob } from '@runner-planner/core';
 import type { Database } from '@runner-planner/database';
-import type pg from 'pg';
+import type { TestSql } from '@runner-planner/database/testing';
 import { benchFlavors } from '../../../packages/database/bench/data.js';
 import type { Cleanup } from '../../../test/bench/cleanup.js';
 import { processCpuSeconds } from '../../../test/bench/cpu.js';
@@ -23,8 +23,8 @@ export interface StreamsContext {
   adminToken: string;
   /** Writes the changes (Database.addJob: concurrent calls share one INSERT and one commit). */
   db: Database;
-  /** A connection to the scratch database, for pg_stat_activity. */
-  stats: pg.ClientBase;
+  /** One connection to the scratch database, for pg_stat_activity. */
+  stats: TestSql;
   cleanup: Cleanup;
   log: (message: string) => void;
 }
@@ -84,7 +84,7 @@ function streamPaths(total: number, all: number, flavors: readonly Flavor[]): st
   return paths;
 }
 
-async function connectionsByApp(stats: pg.ClientBase): Promise<Record<string, number>> {
+async function connectionsByApp(stats: TestSql): Promise<Record<string, number>> {
   const { rows } = await stats.query<{ app: string; n: string }>(
     `SELECT coalesce(nullif(application_name, ''), '(none)') AS app, count(*) AS n FROM pg_stat_activity
      WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1`,

@@ -1,15 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPlanner, startPlanner } from '../src/index.js';
-import {
-  ADMIN_TOKEN,
-  eventually,
-  flavor,
-  job,
-  listenerConnections,
-  plannerConfig,
-  useDatabase,
-} from './support.js';
+import { ADMIN_TOKEN, eventually, flavor, job, plannerConfig, useDatabase } from './support.js';
 
 const STREAMS = 1_000;
 
@@ -92,7 +84,7 @@ describe('1,000 concurrent pressure streams on one planner process', () => {
 
       const hub = planner.app.pressureHub;
       expect(hub.size).toBe(STREAMS);
-      expect(await listenerConnections(fixture.sql, fixture.name)).toBe(1);
+      expect(await fixture.sql.listenerConnections()).toBe(1);
 
       const readsBefore = hub.reads;
       const started = Date.now();
@@ -111,12 +103,12 @@ describe('1,000 concurrent pressure streams on one planner process', () => {
       expect(await eventually(() => all.every((stream) => stream.lines.length >= 3), 5_000)).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 300));
       for (const stream of single) expect(stream.lines).toHaveLength(2);
-      expect(await listenerConnections(fixture.sql, fixture.name)).toBe(1);
+      expect(await fixture.sql.listenerConnections()).toBe(1);
     } finally {
       for (const stream of streams) stream.request.destroy();
     }
     expect(await eventually(() => planner.app.pressureHub.size === 0, 10_000)).toBe(true);
     expect(planner.app.pressureHub.active).toBe(false);
-    expect(await listenerConnections(fixture.sql, fixture.name)).toBeLessThanOrEqual(1);
+    expect(await fixture.sql.listenerConnections()).toBeLessThanOrEqual(1);
   }, 60_000);
 });

@@ -6,7 +6,6 @@ import {
   flavor,
   generalToken,
   job,
-  listenerConnections,
   type OpenStream,
   openPressureStream,
   plannerConfig,
@@ -189,7 +188,7 @@ describe('pressure streams over HTTP', () => {
     for (const stream of streams) expect(await stream.lines.next()).toBeDefined();
     expect(planner.app.pressureHub.size).toBe(3);
     expect(fast.app.pressureHub.size).toBe(2);
-    expect(await listenerConnections(fixture.sql, fixture.name)).toBe(1);
+    expect(await fixture.sql.listenerConnections()).toBe(1);
 
     for (const stream of streams) stream.close();
     expect(
@@ -201,16 +200,14 @@ describe('pressure streams over HTTP', () => {
           !fast.app.pressureHub.active,
       ),
     ).toBe(true);
-    expect(await listenerConnections(fixture.sql, fixture.name)).toBeLessThanOrEqual(1);
+    expect(await fixture.sql.listenerConnections()).toBeLessThanOrEqual(1);
     // The hub drops its subscription with its last stream: the connection goes too.
-    expect(await eventually(async () => (await listenerConnections(fixture.sql, fixture.name)) === 0)).toBe(
-      true,
-    );
+    expect(await eventually(async () => (await fixture.sql.listenerConnections()) === 0)).toBe(true);
 
     // And a new stream brings exactly one back.
     const again = await open(planner, 'large');
     expect(await again.lines.next()).toBe('{"large":0}');
-    expect(await listenerConnections(fixture.sql, fixture.name)).toBe(1);
+    expect(await fixture.sql.listenerConnections()).toBe(1);
   });
 
   it('counts open streams on /metrics', async () => {

@@ -1,15 +1,14 @@
 import { type Config, loadConfig } from '@runner-planner/config';
 import type { Flavor, NewJob } from '@runner-planner/core';
 import { Database, migrate } from '@runner-planner/database';
+import { openTestSql, type TestSql } from '@runner-planner/database/testing';
 import { createTestDatabase, createTestQueuePrefix } from '@runner-planner/testkit';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { buildPlanner } from '../src/index.js';
 
 export const ADMIN_TOKEN = 'planner_v0_test-admin-token_001';
-export const LISTENER_APPLICATION = 'runner-planner-pressure-listener';
 
 export function plannerConfig(
   databaseUrl: string,
@@ -35,7 +34,7 @@ export interface DatabaseFixture {
   name: string;
   prefix: string;
   db: Database;
-  sql: pg.Pool;
+  sql: TestSql;
 }
 
 /** A database of this file's own (migrated, emptied before each test) and a queue prefix. */
@@ -51,10 +50,10 @@ export function useDatabase(label: string): DatabaseFixture {
     fixture.prefix = queue.prefix;
     await migrate(created.url);
     fixture.db = await Database.connect(created.url);
-    fixture.sql = new pg.Pool({ connectionString: created.url, max: 2 });
+    fixture.sql = openTestSql(created.url);
   });
   beforeEach(async () => {
-    await fixture.sql.query('TRUNCATE job, flavor, flavor_counter, auth_token');
+    await fixture.sql.reset();
   });
   afterAll(async () => {
     await fixture.db?.close();
@@ -146,15 +145,6 @@ export async function generalToken(db: Database, name: string): Promise<string> 
   return Buffer.from(await db.createAuthToken(name)).toString('base64url');
 }
 
-/** LISTEN connections of the pressure channel on one database. */
-export async function listenerConnections(sql: pg.Pool, database: string): Promise<number> {
-  const result = await sql.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
-    [database, LISTENER_APPLICATION],
-  );
-  return result.rows[0]?.n ?? 0;
-}
-
 /** Polls until `check` holds or the time is up; returns whether it held. */
 export async function eventually(
   check: () => boolean | Promise<boolean>,
@@ -178,6 +168,9 @@ export class LineReader {
   constructor(body: ReadableStream<Uint8Array>) {
     void this.pump(body);
   }
+
+  /** The body was cut (a connection error) rather than finished by the server. */
+  failed = false;
 
   /** The body ended (or failed). */
   get ended(): boolean {
@@ -231,6 +224,7 @@ export class LineReader {
       }
     } catch {
       // Aborted by the test, or the server went away: the stream is over either way.
+      this.failed = true;
     } finally {
       this.finished = true;
       this.waiter?.();

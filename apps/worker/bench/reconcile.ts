@@ -12,6 +12,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { Database, migrate, type NewJob } from '@runner-planner/database';
+import { openTestSql } from '@runner-planner/database/testing';
 import {
   createTestDatabase,
   createTestQueuePrefix,
@@ -130,22 +131,24 @@ async function run(label: string, delayMs: number) {
 }
 
 async function setLastEvent(url: string) {
-  const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`UPDATE job SET updated_at = now() - interval '1 hour'`);
-  await client.end();
+  const sql = openTestSql(url, { max: 1 });
+  try {
+    await sql.query(`UPDATE job SET updated_at = now() - interval '1 hour'`);
+  } finally {
+    await sql.end();
+  }
 }
 
 async function countOpen(url: string): Promise<number> {
-  const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const { rows } = await client.query<{ n: string }>(
-    'SELECT count(*) AS n FROM job WHERE completed_at IS NULL',
-  );
-  await client.end();
-  return Number(rows[0]?.n ?? 0);
+  const sql = openTestSql(url, { max: 1 });
+  try {
+    const { rows } = await sql.query<{ n: string }>(
+      'SELECT count(*) AS n FROM job WHERE completed_at IS NULL',
+    );
+    return Number(rows[0]?.n ?? 0);
+  } finally {
+    await sql.end();
+  }
 }
 
 const load = loadavg()

@@ -93,7 +93,7 @@ describe('reconcileOnce: progress', () => {
   });
 
   it('a pass that finds nothing to do reports nothing', async () => {
-    await fixture.sql.query('TRUNCATE job');
+    await fixture.sql.reset();
     const seen: ReconcileProgress[] = [];
     const report = await reconcileOnce(
       options({ githubHooks: [], onProgress: (progress) => seen.push(progress) }),

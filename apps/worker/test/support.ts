@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { JobEvent } from '@runner-planner/core';
 import { Database, migrate } from '@runner-planner/database';
+import { openTestSql, type TestSql } from '@runner-planner/database/testing';
 import type { Envelope } from '@runner-planner/queue';
 import { createTestDatabase } from '@runner-planner/testkit';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 export interface WorkerFixture {
   url: string;
   db: Database;
-  sql: pg.Pool;
+  sql: TestSql;
 }
 
 export function useDatabase(label: string): WorkerFixture {
@@ -21,10 +21,10 @@ export function useDatabase(label: string): WorkerFixture {
     fixture.url = created.url;
     await migrate(created.url);
     fixture.db = await Database.connect(created.url);
-    fixture.sql = new pg.Pool({ connectionString: created.url, max: 2 });
+    fixture.sql = openTestSql(created.url);
   });
   beforeEach(async () => {
-    await fixture.sql.query('TRUNCATE job, flavor, flavor_counter');
+    await fixture.sql.reset();
   });
   afterAll(async () => {
     await fixture.db?.close();

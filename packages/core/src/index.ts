@@ -26,15 +26,10 @@ export {
   phaseOfStatus,
   statusMeaning,
 } from './lifecycle.js';
-export {
-  candidateFlavors,
-  flavorCoversLabels,
-  flavorFitsJob,
-  type MatchableJob,
-  matchFlavor,
-  takesUntaggedJobs,
-} from './matching.js';
-export { countsTowardPressure, DEFAULT_STALE_AFTER_MS, pressureOf, stalenessCutoff } from './staleness.js';
+// Assignment and pressure themselves (matchFlavor, candidateFlavors, pressureOf) are not here:
+// they run in SQL, and core states them as `@runner-planner/core/reference-model`.
+export { flavorCoversLabels, takesUntaggedJobs } from './matching.js';
+export { countsTowardPressure, DEFAULT_STALE_AFTER_MS, stalenessCutoff } from './staleness.js';
 export {
   type Flavor,
   isKnownPlatform,

@@ -1,4 +1,4 @@
-import type { Flavor, Job } from './types.js';
+import type { Job } from './types.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -31,18 +31,4 @@ export function countsTowardPressure(
     job.completedAt === null &&
     since.getTime() > stalenessCutoff(now, staleAfterMs).getTime()
   );
-}
-
-/** Pressure of one flavor over a set of jobs: the reference definition the database must agree with. */
-export function pressureOf(
-  flavor: Pick<Flavor, 'name' | 'minimumPressure'>,
-  jobs: Iterable<CountedJob>,
-  now: Date,
-  staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
-): number {
-  let count = 0;
-  for (const job of jobs) {
-    if (job.assignedFlavor === flavor.name && countsTowardPressure(job, now, staleAfterMs)) count += 1;
-  }
-  return Math.max(flavor.minimumPressure, count);
 }

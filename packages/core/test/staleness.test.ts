@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countsTowardPressure, DEFAULT_STALE_AFTER_MS, pressureOf, stalenessCutoff } from '../src/index.js';
+import { countsTowardPressure, DEFAULT_STALE_AFTER_MS, stalenessCutoff } from '../src/index.js';
 
 const now = new Date('2026-11-28T12:00:00Z');
 const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000);
@@ -18,17 +18,5 @@ describe('staleness window', () => {
     expect(countsTowardPressure({ ...base, createdAt: hoursAgo(2) }, now, 3_600_000)).toBe(false);
     expect(countsTowardPressure({ ...base, assignedFlavor: null, createdAt: hoursAgo(1) }, now)).toBe(false);
     expect(countsTowardPressure({ ...base, completedAt: now, createdAt: hoursAgo(1) }, now)).toBe(false);
-  });
-
-  it('computes pressure as max(minimum, counted jobs)', () => {
-    const jobs = [
-      { assignedFlavor: 'f', completedAt: null, createdAt: hoursAgo(1) },
-      { assignedFlavor: 'f', completedAt: null, createdAt: hoursAgo(2) },
-      { assignedFlavor: 'g', completedAt: null, createdAt: hoursAgo(1) },
-      { assignedFlavor: 'f', completedAt: null, createdAt: hoursAgo(200) },
-    ];
-    expect(pressureOf({ name: 'f', minimumPressure: 0 }, jobs, now)).toBe(2);
-    expect(pressureOf({ name: 'f', minimumPressure: 5 }, jobs, now)).toBe(5);
-    expect(pressureOf({ name: 'h', minimumPressure: 0 }, jobs, now)).toBe(0);
   });
 });

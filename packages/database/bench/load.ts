@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { BenchConfig } from './config.js';
 import { benchFlavors, PLATFORM } from './data.js';
 
@@ -70,6 +70,17 @@ export async function loadData(client: pg.ClientBase, config: BenchConfig): Prom
   await client.query(COMPLETED_JOBS, [config.jobs - config.incompleteJobs, ID_BASE.completed]);
   await client.query(INCOMPLETE_JOBS, [config.incompleteJobs, ID_BASE.incomplete]);
   await client.query('VACUUM ANALYZE');
+}
+
+/** `loadData` on a connection of its own to `url`: for benchmarks outside this package. */
+export async function loadDataAt(url: string, config: BenchConfig): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await loadData(client, config);
+  } finally {
+    await client.end();
+  }
 }
 
 /**

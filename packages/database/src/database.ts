@@ -22,6 +22,7 @@ import {
 import DataLoader from 'dataloader';
 import pRetry from 'p-retry';
 import type pg from 'pg';
+import Cursor from 'pg-cursor';
 import { AuthTokenEntity, FlavorEntity, type FlavorRow, JobEntity, type JobRow } from './entities.js';
 import { ExistError, NotExistError } from './errors.js';
 import { openOrm } from './orm.js';
@@ -76,6 +77,24 @@ export interface IncompleteJobCounts {
   /** Waiting or running, within the staleness window, and taken by no flavor: demand nobody serves. */
   unassigned: number;
 }
+
+/** Jobs started in [from, to): the range of the waiting report. */
+export interface StartedRange {
+  from: Date;
+  to: Date;
+}
+
+/** One assigned job's wait for a runner, created → started. */
+export interface WaitingTime {
+  /** The UTC day it started, YYYY-MM-DD. */
+  day: string;
+  platform: string;
+  /** Never negative: a forge clock behind ours does not make a job start before it was created. */
+  seconds: number;
+}
+
+/** Rows a waiting-time cursor reads per round trip. */
+const WAITING_TIMES_BATCH = 5_000;
 
 /** Jobs recorded concurrently are written in one statement, up to this many at a time. */
 const MAX_JOB_BATCH = 500;
@@ -133,6 +152,11 @@ function toJob(row: JobRow): Job {
 
 function hashToken(token: Uint8Array): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+function checkStartedRange(range: StartedRange): void {
+  checkArgument(argumentSchemas.date('from'), 'started range', range.from);
+  checkArgument(argumentSchemas.date('to'), 'started range', range.to);
 }
 
 /** Deadlocks and lock time-outs are resolved by running the whole transaction again. */
@@ -533,6 +557,50 @@ export class Database {
     });
   }
 
+  /** How many assigned jobs started in the range: the rows `readWaitingTimes` yields. */
+  async countStartedJobs(range: StartedRange): Promise<number> {
+    checkStartedRange(range);
+    return this.withDriverClient(async (client) => {
+      const result = await client.query<{ jobs: number }>(sql.COUNT_STARTED_JOBS, [range.from, range.to]);
+      return result.rows[0]?.jobs ?? 0;
+    });
+  }
+
+  /**
+   * The wait of every assigned job started in the range, sorted by UTC day, platform and wait,
+   * in batches of at most `batchSize` read through a cursor: a report over months of jobs holds
+   * one batch at a time. Stopping early (`break`) closes the cursor.
+   */
+  async *readWaitingTimes(
+    range: StartedRange,
+    batchSize: number = WAITING_TIMES_BATCH,
+  ): AsyncGenerator<WaitingTime[], void, undefined> {
+    checkStartedRange(range);
+    if (!Number.isInteger(batchSize) || batchSize <= 0) {
+      throw new InvalidInputError('batch size', ['batch size must be a positive integer']);
+    }
+    const { client, release } = await this.driverClient();
+    try {
+      const cursor = client.query(
+        new Cursor<{ day: string; platform: string; waiting: number }>(sql.SELECT_WAITING_TIMES, [
+          range.from,
+          range.to,
+        ]),
+      );
+      try {
+        for (;;) {
+          const rows = await cursor.read(batchSize);
+          if (rows.length === 0) return;
+          yield rows.map((row) => ({ day: row.day, platform: row.platform, seconds: row.waiting }));
+        }
+      } finally {
+        await cursor.close();
+      }
+    } finally {
+      await release();
+    }
+  }
+
   // Pressure
 
   /** Pressure per flavor of a platform; no names → every flavor. Unknown names are left out. */
@@ -554,13 +622,18 @@ export class Database {
    * which the ORM's query layer cannot issue, on the hot read path.
    */
   private async withDriverClient<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
-    const knex = (this.orm.em as EntityManager).getKnex();
-    const client = (await knex.client.acquireConnection()) as pg.ClientBase;
+    const { client, release } = await this.driverClient();
     try {
       return await work(client);
     } finally {
-      await knex.client.releaseConnection(client);
+      await release();
     }
+  }
+
+  private async driverClient(): Promise<{ client: pg.ClientBase; release: () => Promise<void> }> {
+    const knex = (this.orm.em as EntityManager).getKnex();
+    const client = (await knex.client.acquireConnection()) as pg.ClientBase;
+    return { client, release: () => knex.client.releaseConnection(client) };
   }
 
   /** Signals after any committed change that may move a pressure; one LISTEN connection per process. */

@@ -8,6 +8,8 @@ export {
   type ListJobOptions,
   type StaleJobPage,
   type StaleJobQuery,
+  type StartedRange,
+  type WaitingTime,
 } from './database.js';
 export { ExistError, NotExistError } from './errors.js';
 export {
@@ -22,4 +24,5 @@ export {
   type SkippedItem,
 } from './import-original.js';
 export { migrate } from './migrate.js';
+export { pingDatabase } from './ping.js';
 export { PRESSURE_CHANNEL, type PressureSubscription } from './pressure-channel.js';

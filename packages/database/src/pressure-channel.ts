@@ -2,7 +2,8 @@ import pRetry from 'p-retry';
 import pg from 'pg';
 
 export const PRESSURE_CHANNEL = 'pressure_change';
-const APPLICATION_NAME = 'runner-planner-pressure-listener';
+/** How the LISTEN connection names itself in `pg_stat_activity`. */
+export const PRESSURE_LISTENER_APPLICATION = 'runner-planner-pressure-listener';
 
 /** A stream of "pressure may have changed" signals; a burst of changes is delivered as one. */
 export interface PressureSubscription extends AsyncIterable<void> {
@@ -110,7 +111,7 @@ class PressureChannel {
   private async connect(): Promise<void> {
     const client = new pg.Client({
       connectionString: this.databaseUrl,
-      application_name: APPLICATION_NAME,
+      application_name: PRESSURE_LISTENER_APPLICATION,
       keepAlive: true,
     });
     client.on('notification', () => {

@@ -237,3 +237,20 @@ export const SELECT_PRESSURES = {
     JOIN flavor_counter AS c ON c.flavor = w.name
     LEFT JOIN stale AS s ON s.assigned_flavor = w.name`,
 };
+
+/** Assigned jobs started in [$1, $2): the rows of the waiting report. */
+const STARTED_ASSIGNED_IN_RANGE = 'started_at >= $1 AND started_at < $2 AND assigned_flavor IS NOT NULL';
+
+export const COUNT_STARTED_JOBS = `SELECT count(*)::integer AS jobs FROM job WHERE ${STARTED_ASSIGNED_IN_RANGE}`;
+
+/**
+ * Each job's wait for a runner (created → started, in seconds, never negative) by UTC day and
+ * platform, sorted so a reader holds one (day, platform) group at a time.
+ */
+export const SELECT_WAITING_TIMES = `
+  SELECT to_char(date_trunc('day', started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day,
+         platform,
+         greatest(extract(epoch FROM started_at - created_at), 0)::float8 AS waiting
+    FROM job
+   WHERE ${STARTED_ASSIGNED_IN_RANGE}
+   ORDER BY 1, 2, 3`;

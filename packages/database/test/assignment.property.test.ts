@@ -1,4 +1,5 @@
-import { candidateFlavors, DEFAULT_STALE_AFTER_MS, flavorFitsJob, pressureOf } from '@runner-planner/core';
+import { DEFAULT_STALE_AFTER_MS } from '@runner-planner/core';
+import { candidateFlavors, flavorFitsJob, pressureOf } from '@runner-planner/core/reference-model';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Flavor } from '../src/index.js';
@@ -7,6 +8,8 @@ import { job, recountedPressures, useDatabase } from './support.js';
 const fixture = useDatabase('assignment_property');
 
 const LABELS = ['x64', 'ARM64', 'large', 'gpu'];
+/** A day past the default staleness window: far from its edge, whatever the test's pace. */
+const STALE_AGE_MS = DEFAULT_STALE_AFTER_MS + 24 * 60 * 60 * 1000;
 const arbLabels = fc
   .subarray(LABELS)
   .chain((labels) => fc.tuple(...labels.map((label) => fc.constantFrom(label, label.toUpperCase()))));
@@ -48,6 +51,8 @@ const arbOperations = fc.array(
       platform: fc.constantFrom('github', 'gitlab'),
       labels: arbLabels,
       held: fc.boolean(),
+      // Created past the staleness window: it counts nowhere, unless released (held, then waiting) now.
+      stale: fc.boolean(),
     }),
     fc.record({
       kind: fc.constantFrom('complete' as const, 'start' as const, 'wait' as const),
@@ -62,15 +67,13 @@ const arbOperations = fc.array(
   { maxLength: 15 },
 );
 
-async function reset() {
-  await fixture.sql.query('TRUNCATE job, flavor, flavor_counter, auth_token');
-}
+const reset = () => fixture.sql.reset();
 
 async function allFlavors(): Promise<Flavor[]> {
   return [...(await fixture.db.listFlavors('github')), ...(await fixture.db.listFlavors('gitlab'))];
 }
 
-describe('assignment agrees with the pure matcher in core', () => {
+describe('assignment and pressure in SQL agree with core’s reference model', () => {
   it('assigns each new job one of the matcher’s candidates, or none exactly when it has none', async () => {
     await fc.assert(
       fc.asyncProperty(arbFlavors, arbJobs, async (flavors, jobs) => {
@@ -114,6 +117,7 @@ describe('assignment agrees with the pure matcher in core', () => {
                 platform: operation.platform,
                 labels: operation.labels,
                 held: operation.held,
+                createdAt: operation.stale ? new Date(Date.now() - STALE_AGE_MS) : new Date(),
               }),
             );
           } else if (

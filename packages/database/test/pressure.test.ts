@@ -15,12 +15,7 @@ function nextSignal(subscription: PressureSubscription, ms = 2_000): Promise<boo
   ]);
 }
 
-async function listenerConnections(): Promise<number> {
-  const { rows } = await fixture.sql.query(
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'runner-planner-pressure-listener'",
-  );
-  return rows[0].n;
-}
+const listenerConnections = () => fixture.sql.listenerConnections();
 
 describe('getPressures', () => {
   it('counts incomplete assigned jobs per flavor, every flavor when none is named', async () => {

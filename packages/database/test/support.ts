@@ -1,13 +1,13 @@
 import { createTestDatabase } from '@runner-planner/testkit';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { Database, type DatabaseOptions, type Flavor, migrate, type NewJob } from '../src/index.js';
+import { openTestSql, type TestSql } from '../src/testing.js';
 
 export interface DatabaseFixture {
   db: Database;
   url: string;
   /** A plain connection for looking at rows the way an operator would. */
-  sql: pg.Pool;
+  sql: TestSql;
 }
 
 /** A migrated database of this test file's own, emptied before each test. */
@@ -20,10 +20,10 @@ export function useDatabase(label: string, options: DatabaseOptions = {}): Datab
     fixture.url = created.url;
     await migrate(created.url);
     fixture.db = await Database.connect(created.url, options);
-    fixture.sql = new pg.Pool({ connectionString: created.url, max: 2 });
+    fixture.sql = openTestSql(created.url);
   });
   beforeEach(async () => {
-    await fixture.sql.query('TRUNCATE job, flavor, flavor_counter, auth_token');
+    await fixture.sql.reset();
   });
   afterAll(async () => {
     await fixture.db?.close();
@@ -64,12 +64,12 @@ export async function assignedFlavorOf(fixture: DatabaseFixture, id: string, pla
   return found.assignedFlavor;
 }
 
-/** Pressure recounted from the rows, ignoring the maintained counters. */
+/** Pressure recounted from the rows, ignoring the maintained counters; a released job's window starts at its release. */
 export async function recountedPressures(fixture: DatabaseFixture, platform: string, staleAfterMs: number) {
   const { rows } = await fixture.sql.query<{ name: string; pressure: number }>(
     `SELECT f.name, GREATEST(f.minimum_pressure, count(j.pk))::int AS pressure
      FROM flavor f LEFT JOIN job j ON j.assigned_flavor = f.name AND j.completed_at IS NULL
-       AND j.created_at > now() - $2 * interval '1 millisecond'
+       AND COALESCE(j.released_at, j.created_at) > now() - $2 * interval '1 millisecond'
      WHERE f.platform = $1 GROUP BY f.name, f.minimum_pressure`,
     [platform, staleAfterMs],
   );

@@ -1,8 +1,8 @@
 import { type Config, loadConfig } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
+import { openTestSql, type TestSql } from '@runner-planner/database/testing';
 import { type RunningPlanner, startPlanner } from '@runner-planner/planner';
 import { createTestDatabase } from '@runner-planner/testkit';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 export const ADMIN_TOKEN = 'planner_v0_pressureTests_012345';
@@ -12,7 +12,7 @@ export interface PlannerFixture {
   config: Config;
   /** Records jobs as runner-planner's worker would (jobs cannot be made through the API). */
   writer: Database;
-  sql: pg.Pool;
+  sql: TestSql;
   /** Starts a planner on this port (0: any); the fixture closes it after the file. */
   start(port?: number): Promise<RunningPlanner>;
 }
@@ -57,11 +57,11 @@ export function usePlanner(label: string): PlannerFixture {
       return planner;
     };
     fixture.writer = await Database.connect(created.url);
-    fixture.sql = new pg.Pool({ connectionString: created.url, max: 2 });
+    fixture.sql = openTestSql(created.url);
     fixture.planner = await fixture.start();
   });
   beforeEach(async () => {
-    await fixture.sql.query('TRUNCATE job, flavor, flavor_counter, auth_token');
+    await fixture.sql.reset();
   });
   afterAll(async () => {
     await Promise.all(started.map(closePlanner));

@@ -1,30 +1,27 @@
 import { Database, InvalidInputError, migrate } from '@runner-planner/database';
+import { openTestSql, type TestSql } from '@runner-planner/database/testing';
 import { createTestDatabase, startTcpProxy, type TcpProxy } from '@runner-planner/testkit';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PressureReader } from '../src/index.js';
 import { flavor, job, record, sleep, within } from './support.js';
-
-const LISTENER_BACKENDS =
-  "SELECT pid FROM pg_stat_activity WHERE application_name = 'runner-planner-pressure-listener' AND datname = current_database()";
 
 let url: string;
 let drop: () => Promise<void>;
 /** Writes as runner-planner's worker would, over its own connections. */
 let writer: Database;
-let sql: pg.Pool;
+let sql: TestSql;
 let reader: PressureReader;
 
 beforeAll(async () => {
   ({ url, drop } = await createTestDatabase('pressure_reader'));
   await migrate(url);
   writer = await Database.connect(url);
-  sql = new pg.Pool({ connectionString: url, max: 2 });
+  sql = openTestSql(url);
   reader = await PressureReader.connect(url);
 });
 
 beforeEach(async () => {
-  await sql.query('TRUNCATE job, flavor, flavor_counter, auth_token');
+  await sql.reset();
 });
 
 afterAll(async () => {
@@ -34,9 +31,7 @@ afterAll(async () => {
   await drop?.();
 });
 
-async function listenerConnections(): Promise<number> {
-  return (await sql.query(LISTENER_BACKENDS)).rowCount ?? 0;
-}
+const listenerConnections = () => sql.listenerConnections();
 
 describe('PressureReader.get', () => {
   it('reads the pressure of named flavors, or of every flavor of the platform', async () => {
@@ -166,7 +161,7 @@ describe('PressureReader.watch', () => {
     try {
       await expect.poll(() => watched.values).toEqual([{ small: 0 }]);
       await expect.poll(listenerConnections).toBe(1);
-      await sql.query(`SELECT pg_terminate_backend(pid) FROM (${LISTENER_BACKENDS}) AS listener`);
+      await sql.terminateListeners();
       await writer.addJob(job('during', ['small']));
       await expect.poll(() => watched.values, { timeout: 10_000 }).toEqual([{ small: 0 }, { small: 1 }]);
       // It listens again: later changes arrive as before.

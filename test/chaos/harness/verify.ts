@@ -1,5 +1,5 @@
 import type { Database } from '@runner-planner/database';
-import pg from 'pg';
+import { openTestSql } from '@runner-planner/database/testing';
 import type { Platform, StreamEvent, StreamPlan, TruthJob } from './truth.js';
 
 /** The database compared with the truth. Every count is 0 when they agree. */
@@ -152,8 +152,7 @@ function differences(job: TruthJob, row: JobRow): string[] {
 }
 
 async function readJobRows(databaseUrl: string): Promise<JobRow[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = openTestSql(databaseUrl, { max: 1 });
   try {
     const { rows } = await client.query<JobRow>(
       `SELECT platform, id, started_at, completed_at, assigned_flavor,

@@ -2,7 +2,6 @@ import { migrate } from '@runner-planner/database';
 import { closeQueuesAndConnection, WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import pg from 'pg';
 import { CliError, databaseUrl, printJson, printTable, queueSettings, withDatabase } from '../context.js';
 import { progress } from '../progress.js';
 import { waitingReport } from '../waiting-report.js';
@@ -115,18 +114,12 @@ export function registerReport(program: Command): void {
     .action(async (options: { from: Date; to: Date; percentile: number }) => {
       if (options.percentile > 100) throw new CliError('--percentile must be between 1 and 100');
       if (options.to <= options.from) throw new CliError('--to must be after --from');
-      const client = new pg.Client({ connectionString: await databaseUrl() });
-      await client.connect();
-      try {
-        const rows = await waitingReport(client, options);
-        const lines = [`day,platform,jobs,p${options.percentile}_waiting_seconds`];
-        for (const row of rows) {
-          lines.push(`${row.day},${row.platform},${row.jobs},${row.waiting.toFixed(1)}`);
-        }
-        process.stdout.write(`${lines.join('\n')}\n`);
-      } finally {
-        await client.end();
+      const rows = await withDatabase((db) => waitingReport(db, options));
+      const lines = [`day,platform,jobs,p${options.percentile}_waiting_seconds`];
+      for (const row of rows) {
+        lines.push(`${row.day},${row.platform},${row.jobs},${row.waiting.toFixed(1)}`);
       }
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
 
