@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '@runner-planner/config';
 import { pingDatabase } from '@runner-planner/database';
 import { GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH, startGateway } from '@runner-planner/gateway';
 import { startPlanner } from '@runner-planner/planner';
+import { closeOnExit, lineLog, openConnections, type Part } from '@runner-planner/process';
 import { startWorker } from '@runner-planner/worker';
 import { checkOwner, claimDataDir, dataDir, loadSecrets, removeRuntime, writeRuntime } from './data-dir.js';
 import { clusterDir, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
@@ -14,39 +15,15 @@ import { errorText, type ResolvedRedis, redisProblem, resolveRedis } from './red
 
 const say = (line: string) => process.stdout.write(`runner-planner: ${line}\n`);
 
-interface Closable {
-  name: string;
-  close(): Promise<void>;
-}
+type Closable = Part;
 
 /**
- * Waits for SIGINT or SIGTERM, then closes `parts` in order (each one after the previous) and
- * exits 0, or 1 when a part failed to close. A second signal exits at once.
+ * The apps' lifecycle (SIGINT, SIGTERM, an uncaught error: `parts` closed in order, exit 0, or 1
+ * when one fails or SHUTDOWN_TIMEOUT passes), told in one line per step for the person at the
+ * terminal rather than as JSON.
  */
-function closeOnSignal(parts: Closable[], after: () => Promise<void> = async () => {}): void {
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) {
-      say(`${signal} again: exiting without waiting`);
-      process.exit(130);
-    }
-    stopping = true;
-    say(`${signal}: shutting down`);
-    let failed = false;
-    for (const part of parts) {
-      try {
-        await part.close();
-        say(`${part.name} stopped`);
-      } catch (error) {
-        failed = true;
-        process.stderr.write(`runner-planner: stopping ${part.name} failed: ${(error as Error).message}\n`);
-      }
-    }
-    await after().catch(() => {});
-    process.exit(failed ? 1 : 0);
-  };
-  process.on('SIGINT', (signal) => void stop(signal));
-  process.on('SIGTERM', (signal) => void stop(signal));
+function closeOnSignal(parts: Closable[], timeoutMs: number): void {
+  closeOnExit({ log: lineLog('runner-planner'), parts, timeoutMs });
 }
 
 /** `runner-planner start`: gateway, worker and planner in one process, with the defaults of DESIGN §7. */
@@ -176,11 +153,19 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
   try {
     // The worker and the planner both migrate; the worker goes first so they do not race.
     const worker = await startWorker(config);
-    apps.push({ name: 'worker', close: () => worker.close() });
+    apps.push({ name: 'worker', close: () => worker.close(), pending: () => worker.pending() });
     const gateway = await startGateway(config);
-    apps.push({ name: 'gateway', close: () => gateway.close() });
+    apps.push({
+      name: 'gateway',
+      close: () => gateway.close(),
+      pending: openConnections(gateway.app.server),
+    });
     const planner = await startPlanner(config);
-    apps.push({ name: 'planner', close: () => planner.close() });
+    apps.push({
+      name: 'planner',
+      close: () => planner.close(),
+      pending: openConnections(planner.app.server),
+    });
     const gatewayUrl = `http://localhost:${config.gatewayPort}`;
     const plannerUrl = `http://localhost:${config.plannerPort}`;
     await writeRuntime(dir, {
@@ -203,10 +188,15 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
   }
   // Planner first (ends pressure streams), gateway (stops taking webhooks), then the worker
   // lets its in-flight jobs finish; then the redis-server start launched, PostgreSQL last.
-  closeOnSignal([...apps.reverse(), ...cleanups], async () => {
-    await removeRuntime(dir);
-    await release();
-  });
+  const dataDirectory: Closable = {
+    name: `${dir} (runtime.json and lock)`,
+    close: async () => {
+      await removeRuntime(dir);
+      await release();
+    },
+    stopped: `${dir} released`,
+  };
+  closeOnSignal([...apps.reverse(), ...cleanups, dataDirectory], config.shutdownTimeoutMs);
 }
 
 function printBanner(
@@ -249,11 +239,23 @@ function printBanner(
 /** `runner-planner gateway|worker|planner`: one app alone, configured only by the environment. */
 export async function runApp(which: 'gateway' | 'worker' | 'planner'): Promise<void> {
   const config = loadConfig();
-  const running =
+  const part: Closable =
     which === 'gateway'
-      ? await startGateway(config)
+      ? await startGateway(config).then((app) => ({
+          name: which,
+          close: () => app.close(),
+          pending: openConnections(app.app.server),
+        }))
       : which === 'worker'
-        ? await startWorker(config)
-        : await startPlanner(config);
-  closeOnSignal([{ name: which, close: () => running.close() }]);
+        ? await startWorker(config).then((app) => ({
+            name: which,
+            close: () => app.close(),
+            pending: () => app.pending(),
+          }))
+        : await startPlanner(config).then((app) => ({
+            name: which,
+            close: () => app.close(),
+            pending: openConnections(app.app.server),
+          }));
+  closeOnSignal([part], config.shutdownTimeoutMs);
 }

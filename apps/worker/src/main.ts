@@ -1,18 +1,10 @@
-import { ConfigError, loadConfig } from '@runner-planner/config';
+import { runService } from '@runner-planner/process';
 import { startWorker } from './start.js';
 
-try {
-  const running = await startWorker(loadConfig());
-  const stop = async () => {
-    await running.close();
-    process.exit(0);
+await runService('worker', async (config) => {
+  const worker = await startWorker(config);
+  return {
+    log: worker.log,
+    parts: [{ name: 'worker', close: () => worker.close(), pending: () => worker.pending() }],
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(1);
-  }
-  throw error;
-}
+});

@@ -1,7 +1,9 @@
 import { type Config, requireSetting } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
-import { createWebhookWorker } from '@runner-planner/queue';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { errorText, logErrors, once, redactUrl } from '@runner-planner/process';
+import { createWebhookWorker, WEBHOOK_QUEUE } from '@runner-planner/queue';
+import type { Job } from 'bullmq';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { GitLabTagResolver, type JobTagSource } from './gitlab-tags.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { createProcessor } from './processor.js';
@@ -16,8 +18,12 @@ import {
 export interface RunningWorker {
   http: FastifyInstance;
   metrics: WorkerMetrics;
+  /** The worker's logger (pino, LOG_LEVEL), the one its HTTP server logs with. */
+  log: FastifyBaseLogger;
   /** Stops taking jobs, lets the ones in flight finish, then closes every connection. */
   close(): Promise<void>;
+  /** While closing: the step it waits for, and the jobs still in flight (for the shutdown deadline's log). */
+  pending(): string | undefined;
 }
 
 export interface StartWorkerOptions {
@@ -25,6 +31,8 @@ export interface StartWorkerOptions {
   gitlabTags?: JobTagSource;
   /** Listen for /health and /metrics (default true). */
   listen?: boolean;
+  /** Fastify's `logger` option, which is also the worker's log; by default pino at `config.logLevel`. */
+  logger?: FastifyServerOptions['logger'];
   /**
    * Schedule reconcile passes (default true; they run only when GITHUB_TOKEN or GITLAB_TOKEN
    * is set, since there is nothing to ask otherwise).
@@ -32,8 +40,18 @@ export interface StartWorkerOptions {
   reconcile?: boolean;
 }
 
+/** Jobs in flight, by id, told as `github-<delivery>` (delivery ids are no secret). */
+const describeJobs = (jobs: ReadonlySet<string>) =>
+  `${jobs.size} ${jobs.size === 1 ? 'job' : 'jobs'} in flight${jobs.size > 0 ? `: ${[...jobs].slice(0, 5).join(', ')}` : ''}`;
+
 export async function startWorker(config: Config, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const databaseUrl = requireSetting(config.databaseUrl, 'DATABASE_URL', 'the database jobs are recorded in');
+  // Created first: its logger is the worker's, the way the gateway and planner log through theirs.
+  const http = Fastify({
+    logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
+  });
+  const log = http.log;
+  const redis = redactUrl(config.redisUrl);
   await migrate(databaseUrl);
   const db = await Database.connect(databaseUrl, {
     staleAfterMs: config.pressureStaleAfterMs,
@@ -50,7 +68,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
         })
       : undefined);
 
-  const process = createProcessor({
+  const processJob = createProcessor({
     db,
     metrics,
     gitlabTags,
@@ -59,6 +77,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     refusedTries: config.forgeRefusedTries,
     refusedRetryMs: config.forgeRefusedRetryMs,
   });
+  const inFlight = new Set<string>();
   const worker = createWebhookWorker(
     {
       redisUrl: config.redisUrl,
@@ -67,25 +86,42 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       lockMs: config.workerLockMs,
       deadLetters: { count: config.deadLetterMaxCount, ageMs: config.deadLetterMaxAgeMs },
     },
-    process,
+    async (envelope, attempt) => {
+      const id = attempt.job.id ?? '?';
+      inFlight.add(id);
+      try {
+        return await processJob(envelope, attempt);
+      } finally {
+        inFlight.delete(id);
+      }
+    },
   );
+  // Connection errors are retried by ioredis: logged once per outage, not per reconnect attempt.
+  logErrors(
+    worker,
+    log,
+    'webhook queue consumer: Redis',
+    { queue: WEBHOOK_QUEUE, redis },
+    { recoveredOn: 'ready' },
+  );
+  logFailedJobs(worker, log);
   let reconciler: { scheduler: ReconcileScheduler; passes: Reconciler } | undefined;
   if ((options.reconcile ?? true) && canReconcile(config)) {
-    const passes = createReconciler(config, db, metrics.registry);
+    const reconcileLog = log.child({ component: 'reconcile' });
+    const passes = createReconciler(config, db, metrics.registry, {
+      warn: (message, details) => reconcileLog.warn(details ?? {}, `reconcile: ${message}`),
+      log: reconcileLog,
+    });
     const scheduler = await startReconcileScheduler({
       redisUrl: config.redisUrl,
       prefix: config.queuePrefix,
       intervalMs: config.reconcileIntervalMs,
       run: () => passes.run(),
+      log: reconcileLog,
     });
     reconciler = { scheduler, passes };
   }
 
-  // Failures are retried or dead-lettered by BullMQ and counted in metrics; connection errors
-  // are retried by ioredis. Without a listener Node would treat them as uncaught.
-  worker.on('error', () => {});
-
-  const http = Fastify({ logger: { level: config.logLevel } });
   http.get('/health', async () => ({ status: 'ok' }));
   http.get('/ready', async (_request, reply) => {
     const ready = worker.isRunning();
@@ -96,15 +132,49 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   );
   if (options.listen ?? true) await http.listen({ host: '0.0.0.0', port: config.workerPort });
 
+  let closing: string | undefined;
+  const step = async (what: string, close: () => Promise<void>) => {
+    closing = what;
+    await close();
+  };
   return {
     http,
     metrics,
+    log,
     async close() {
-      await reconciler?.scheduler.close();
-      await worker.close();
-      await reconciler?.passes.close();
-      await http.close();
-      await db.close();
+      const passes = reconciler?.passes;
+      const scheduler = reconciler?.scheduler;
+      if (scheduler) await step('reconcile scheduler (a pass in flight ends first)', () => scheduler.close());
+      await step('webhook queue consumer', () => worker.close());
+      if (passes) await step('reconciler', () => passes.close());
+      await step('HTTP server', () => http.close());
+      await step('database pool', () => db.close());
+      closing = undefined;
+    },
+    pending() {
+      if (closing === undefined && inFlight.size === 0) return undefined;
+      const parts = closing === undefined ? [] : [`closing the ${closing}`];
+      if (inFlight.size > 0) parts.push(describeJobs(inFlight));
+      return parts.join('; ');
     },
   };
+}
+
+/**
+ * A job that failed is retried by BullMQ with backoff, or dead-lettered, and counted in metrics;
+ * this says why. A dead letter is logged each time (each needs a look); a retry once per distinct
+ * cause, since a database outage fails every job the same way.
+ */
+function logFailedJobs(worker: ReturnType<typeof createWebhookWorker>, log: FastifyBaseLogger): void {
+  const retries = once(log);
+  worker.on('failed', (job: Job | undefined, error: Error) => {
+    const text = errorText(error);
+    const details = { queue: WEBHOOK_QUEUE, job: job?.id, attempt: job?.attemptsMade, error: text };
+    // BullMQ sets finishedOn only when a job has failed for good.
+    if (job === undefined || job.finishedOn !== undefined) {
+      log.error(details, `webhook job ${job?.id ?? ''} dead-lettered: ${text}`);
+    } else {
+      retries.tell(text, details, `webhook job ${job.id} failed, will be retried: ${text}`);
+    }
+  });
 }

@@ -302,6 +302,8 @@ const environmentSchema = z
       .max(100_000, { error: 'must be at most 100000: each repository adds dozens of series' })
       .default(500),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    // Below every grace period of infra/ (Kubernetes: 30 s less a 5 s preStop; compose: 25 s).
+    SHUTDOWN_TIMEOUT: duration('20s'),
   })
   .superRefine((e, context) => {
     const problem = (path: string, message: string) =>
@@ -452,6 +454,8 @@ export interface Config {
    */
   metricsRepoLimit: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** How long a process may take to close after SIGTERM before it exits 1 anyway. */
+  shutdownTimeoutMs: number;
 }
 
 /** Reads and checks the environment; throws ConfigError naming every bad variable at once. */
@@ -525,6 +529,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     plannerRateLimit: e.PLANNER_RATE_LIMIT,
     metricsRepoLimit: e.METRICS_REPO_LIMIT,
     logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
   };
 }
 

@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       plannerRateLimit: 600,
       metricsRepoLimit: 500,
       logLevel: 'info',
+      shutdownTimeoutMs: 20_000,
     });
   });
 
@@ -78,6 +79,7 @@ describe('loadConfig', () => {
       PRESSURE_HEARTBEAT_SECONDS: '5',
       GATEWAY_BODY_LIMIT: '512kb',
       LOG_LEVEL: 'debug',
+      SHUTDOWN_TIMEOUT: '45s',
     });
     expect(config).toMatchObject({
       databaseUrl: 'postgresql://u@db:5432/planner',
@@ -94,6 +96,7 @@ describe('loadConfig', () => {
       pressureHeartbeatSeconds: 5,
       gatewayBodyLimitBytes: 512 * 1024,
       logLevel: 'debug',
+      shutdownTimeoutMs: 45_000,
     });
     expect(loadConfig({ PRESSURE_STALE_AFTER: '3600' }).pressureStaleAfterMs).toBe(3_600_000);
   });
@@ -205,6 +208,7 @@ describe('loadConfig', () => {
       GATEWAY_BODY_LIMIT: 'big',
       LOG_LEVEL: 'loud',
       QUEUE_PREFIX: 'a:b',
+      SHUTDOWN_TIMEOUT: 'never',
     });
     for (const expected of [
       'GATEWAY_PORT: must be a port number',
@@ -217,6 +221,7 @@ describe('loadConfig', () => {
       'GATEWAY_BODY_LIMIT: must be a size',
       'LOG_LEVEL: must be one of',
       'QUEUE_PREFIX: must not contain ":"',
+      'SHUTDOWN_TIMEOUT: must be a duration',
     ]) {
       expect(message).toContain(expected);
     }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type Log, lineLog, logErrors, redactUrl } from '@runner-planner/process';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { closeQueuesAndConnection, producerConnection, whenConnected } from './connection.js';
@@ -37,6 +38,8 @@ export interface ProducerOptions {
    * answered `duplicate`. A redelivery under the same id is unaffected. 0 or absent: no check.
    */
   replayWindowMs?: number;
+  /** Where Redis connection problems are logged (default: a line on stderr). */
+  log?: Log;
 }
 
 /**
@@ -62,14 +65,23 @@ type ClaimBody = (
 
 export function createWebhookProducer(options: ProducerOptions): WebhookProducer {
   const connection: Redis = producerConnection(options.redisUrl);
-  // Errors surface on each call; without a listener ioredis would log every reconnect attempt.
-  connection.on('error', () => {});
   const queue = new Queue<Envelope>(WEBHOOK_QUEUE, {
     connection,
     prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
     defaultJobOptions: webhookJobOptions,
   });
-  queue.on('error', () => {});
+  // Errors surface on each call too (a 503 the forge redelivers); an outage is logged once, not
+  // at every reconnect attempt, and an error event without a listener would end the process.
+  logErrors(
+    [connection, queue],
+    options.log ?? lineLog('runner-planner'),
+    'webhook producer: Redis',
+    {
+      queue: WEBHOOK_QUEUE,
+      redis: redactUrl(options.redisUrl),
+    },
+    { recoveredOn: 'ready' },
+  );
   const replayWindowMs = options.replayWindowMs ?? 0;
   connection.defineCommand('runnerPlannerClaimBody', { numberOfKeys: 2, lua: CLAIM_BODY });
   const claimBody = (

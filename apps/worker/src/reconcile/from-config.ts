@@ -1,7 +1,9 @@
 import type { Config } from '@runner-planner/config';
 import type { Database } from '@runner-planner/database';
+import { type Log, logErrors, redactUrl } from '@runner-planner/process';
 import { workerConnection } from '@runner-planner/queue';
 import { Registry } from 'prom-client';
+import { type Warn, warnLog, warnOnStderr } from './failures.js';
 import { createGitHubClient } from './github.js';
 import { GitHubAppInstallations } from './github-installations.js';
 import { GitLabJobLookup } from './gitlab.js';
@@ -16,11 +18,13 @@ export interface Reconciler {
 
 export interface ReconcilerOptions {
   /**
-   * Where problems that fail many jobs at once go (an owner without an installation of the
-   * GitHub App and no GITHUB_TOKEN to fall back on), once per problem until it is checked again.
-   * Default: a line on stderr.
+   * Where problems go: what failed in a pass and what the forge answered, once per distinct
+   * cause and pass; an owner without an installation of the GitHub App and no GITHUB_TOKEN to
+   * fall back on, once until it is checked again; octokit's warnings. Default: a line on stderr.
    */
-  warn?: (message: string) => void;
+  warn?: Warn;
+  /** Where the errors of the reconciler's Redis connection go (default: a line on stderr). */
+  log?: Log;
 }
 
 /** Whether the configuration names a forge API to reconcile against. */
@@ -36,11 +40,19 @@ export function createReconciler(
   options: ReconcilerOptions = {},
 ): Reconciler {
   const redis = workerConnection(config.redisUrl);
-  redis.on('error', () => {});
+  const warn = options.warn ?? warnOnStderr;
+  // Commands wait for a reconnect and fail the pass if it does not come; this tells why, once.
+  logErrors(
+    redis,
+    options.log ?? warnLog(warn),
+    'reconcile lock connection to Redis',
+    { redis: redactUrl(config.redisUrl) },
+    { recoveredOn: 'ready' },
+  );
   const metrics = createReconcileMetrics(registry);
-  const warn = options.warn ?? ((message: string) => process.stderr.write(`reconcile: ${message}\n`));
+  const githubWarn = (message: string) => warn(`GitHub client: ${message}`);
   const githubApp = config.githubApp
-    ? createGitHubClient({ baseUrl: config.githubApiUrl, app: config.githubApp })
+    ? createGitHubClient({ baseUrl: config.githubApiUrl, app: config.githubApp, warn: githubWarn })
     : undefined;
   // With an App, each request uses the installation that reaches its owner, GITHUB_TOKEN otherwise.
   const github =
@@ -48,6 +60,7 @@ export function createReconciler(
       ? createGitHubClient({
           baseUrl: config.githubApiUrl,
           token: config.githubToken,
+          warn: githubWarn,
           installations: new GitHubAppInstallations({
             appClient: githubApp,
             appId: config.githubApp.appId,
@@ -57,7 +70,7 @@ export function createReconciler(
           }),
         })
       : config.githubToken
-        ? createGitHubClient({ baseUrl: config.githubApiUrl, token: config.githubToken })
+        ? createGitHubClient({ baseUrl: config.githubApiUrl, token: config.githubToken, warn: githubWarn })
         : undefined;
   const gitlab = config.gitlabToken
     ? new GitLabJobLookup({ url: config.gitlabUrl, token: config.gitlabToken })
@@ -78,6 +91,7 @@ export function createReconciler(
         heldAfterMs: config.reconcileHeldAfterMs,
         batchSize: config.reconcileBatchSize,
         onProgress: options.onProgress,
+        warn,
       }),
     async close() {
       redis.disconnect();

@@ -3,10 +3,14 @@ import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { GitHubAppCredentials, GitHubHook } from '@runner-planner/config';
+import { errorText } from '@runner-planner/process';
 import type { GitHubAppInstallations, GitHubPermission, GitHubTarget } from './github-installations.js';
 
 const ReconcileOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof ReconcileOctokit>;
+
+/** Octokit's debug and info lines narrate each request: not worth a log line. */
+const chatter = (): void => undefined;
 
 /** A rate-limit wait the client is about to make: primary (403/429 with remaining 0) or secondary. */
 export interface RateLimitWait {
@@ -23,6 +27,11 @@ export type GitHubClientOptions = {
   onRateLimit?: (wait: RateLimitWait) => void;
   /** Seconds in GitHub's rate-limit headers are multiplied by this many ms (tests: 1000, the default). */
   retryAfterBaseValue?: number;
+  /**
+   * Octokit's warnings: an endpoint's deprecation, a clock too far off for the App's JWT, a
+   * failing rate-limit handler (default: a line on stderr).
+   */
+  warn?: (message: string) => void;
 } & (
   | { token: string; app?: undefined; installations?: undefined }
   /**
@@ -113,6 +122,12 @@ function installationAuth(installations: GitHubAppInstallations, token: string |
  */
 export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const retries = options.rateLimitRetries ?? 4;
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`GitHub client: ${message}\n`));
+  // Octokit passes an Error to warn at times (the throttling plugin's handler failures).
+  const octokitWarning = (message: unknown, ...more: unknown[]) =>
+    warn(
+      [message, ...more].map((part) => (part instanceof Error ? errorText(part) : String(part))).join(' '),
+    );
   const baseMs = options.retryAfterBaseValue ?? 1000;
   // The throttling plugin retries the limited request after the wait, but lets every other
   // request go on: a rate limit closes this gate until it is over, so none are sent meanwhile.
@@ -147,7 +162,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         : { retryAfterBaseValue: options.retryAfterBaseValue }),
     },
     retry: { retries: 3 },
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    log: { debug: chatter, info: chatter, warn: octokitWarning, error: octokitWarning },
   });
   client.hook.before('request', async () => {
     while (Date.now() < closedUntil) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { GitHubHook } from '@runner-planner/config';
 import type { Database } from '@runner-planner/database';
 import type { Redis } from 'ioredis';
+import { PassFailures, type Warn, warnOnStderr } from './failures.js';
 import {
   deliveriesToRedeliver,
   describeHook,
@@ -40,6 +41,11 @@ export interface ReconcileOptions {
   now?: () => Date;
   /** Called as work is found and done (the CLI draws a bar with it); scheduled passes leave it out. */
   onProgress?: ((progress: ReconcileProgress) => void) | undefined;
+  /**
+   * Told after each pass, once per distinct cause, what failed and what the forge answered
+   * (status and message), e.g. every lookup refused with 401 for a bad GITHUB_TOKEN. Default: stderr.
+   */
+  warn?: Warn | undefined;
 }
 
 /**
@@ -75,12 +81,21 @@ const LOCK_TTL_MS = 60_000;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
-/** Holds a Redis lock while `work` runs, renewing it; resolves undefined when someone else holds it. */
-async function withLock<T>(redis: Redis, key: string, work: () => Promise<T>): Promise<T | undefined> {
+/**
+ * Holds a Redis lock while `work` runs, renewing it; resolves undefined when someone else holds
+ * it. A failed renewal is retried at the next one; `onRenewError` hears of it, since a lock that
+ * lapses lets another worker's pass overlap this one.
+ */
+async function withLock<T>(
+  redis: Redis,
+  key: string,
+  work: () => Promise<T>,
+  onRenewError: (error: unknown) => void,
+): Promise<T | undefined> {
   const token = randomBytes(16).toString('hex');
   if ((await redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') return undefined;
   const renew = setInterval(() => {
-    redis.eval(EXTEND, 1, key, token, LOCK_TTL_MS).catch(() => {});
+    redis.eval(EXTEND, 1, key, token, LOCK_TTL_MS).catch(onRenewError);
   }, LOCK_TTL_MS / 3);
   try {
     return await work();
@@ -90,7 +105,11 @@ async function withLock<T>(redis: Redis, key: string, work: () => Promise<T>): P
   }
 }
 
-async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<RedeliveryReport> {
+async function redeliverFailed(
+  options: ReconcileOptions,
+  now: Date,
+  failures: PassFailures,
+): Promise<RedeliveryReport> {
   const report: RedeliveryReport = { failed: 0, redelivered: 0, errors: 0 };
   let total = 0;
   let done = 0;
@@ -107,9 +126,10 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
     let failed: ReturnType<typeof deliveriesToRedeliver>;
     try {
       failed = deliveriesToRedeliver(await listDeliveriesSince(client, hook, since));
-    } catch {
+    } catch (error) {
       report.errors += 1;
       options.metrics.errors.inc({ platform: 'github', kind: 'deliveries' });
+      failures.add('GitHub hook delivery listings', error, `hook ${describeHook(hook)}`);
       continue;
     }
     report.failed += failed.length;
@@ -126,11 +146,12 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
         await redeliver(client, hook, delivery.id);
         report.redelivered += 1;
         options.metrics.redelivered.inc();
-      } catch {
+      } catch (error) {
         // Not redelivered: forget it so the next pass tries again.
         await options.redis.del(key);
         report.errors += 1;
         options.metrics.errors.inc({ platform: 'github', kind: 'redeliver' });
+        failures.add('GitHub redeliveries', error, `delivery ${delivery.id} of hook ${describeHook(hook)}`);
       }
       done += 1;
       tell();
@@ -148,10 +169,12 @@ async function redeliverFailed(options: ReconcileOptions, now: Date): Promise<Re
 export async function reconcileOnce(options: ReconcileOptions): Promise<ReconcileReport> {
   const now = options.now ?? (() => new Date());
   const started = performance.now();
-  const result = await withLock(options.redis, `${options.prefix}:reconcile:lock`, async () => {
+  const lock = `${options.prefix}:reconcile:lock`;
+  const failures = new PassFailures();
+  const work = async () => {
     const timer = options.metrics.duration.startTimer();
     try {
-      const redelivery = await redeliverFailed(options, now());
+      const redelivery = await redeliverFailed(options, now(), failures);
       const stale = await checkStaleJobs({
         db: options.db,
         metrics: options.metrics,
@@ -160,6 +183,7 @@ export async function reconcileOnce(options: ReconcileOptions): Promise<Reconcil
         staleAfterMs: options.staleAfterMs,
         heldAfterMs: options.heldAfterMs ?? options.staleAfterMs,
         batchSize: options.batchSize,
+        failures,
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         now,
         ...(options.onProgress === undefined
@@ -172,8 +196,12 @@ export async function reconcileOnce(options: ReconcileOptions): Promise<Reconcil
       return { redelivery, stale };
     } finally {
       timer();
+      failures.tell(options.warn ?? warnOnStderr);
     }
-  });
+  };
+  const result = await withLock(options.redis, lock, work, (error) =>
+    failures.add('reconcile lock renewals', error, lock),
+  );
   const durationSeconds = (performance.now() - started) / 1000;
   if (result === undefined) {
     return {

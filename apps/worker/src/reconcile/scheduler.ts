@@ -1,3 +1,4 @@
+import { errorText, type Log, lineLog, logErrors, once, redactUrl } from '@runner-planner/process';
 import { workerConnectionOptions } from '@runner-planner/queue';
 import { Queue, Worker } from 'bullmq';
 import type { ReconcileReport } from './reconcile.js';
@@ -27,7 +28,10 @@ export async function startReconcileScheduler(options: {
    * `runner-planner-reconcile`); BullMQ names the worker's blocking one after the queue.
    */
   connectionName?: string;
+  /** Where connection errors and failed passes are logged (default: lines on stderr). */
+  log?: Log;
 }): Promise<ReconcileScheduler> {
+  const log = options.log ?? lineLog('runner-planner');
   const connection = workerConnectionOptions(options.redisUrl, {
     connectionName: options.connectionName ?? 'runner-planner-reconcile',
   });
@@ -51,8 +55,18 @@ export async function startReconcileScheduler(options: {
     concurrency: 1,
     lockDuration: 60_000,
   });
-  worker.on('error', () => {});
-  queue.on('error', () => {});
+  const context = { queue: RECONCILE_QUEUE, redis: redactUrl(options.redisUrl) };
+  logErrors([worker, queue], log, 'reconcile scheduler: Redis', context, { recoveredOn: 'ready' });
+  // A pass that throws (the database unreachable, the lock lost to Redis) is not retried: the
+  // next one comes an interval later. The same cause is told once, not every interval.
+  const failedPasses = once(log, { level: 'error' });
+  worker.on('failed', (job, error) => {
+    const text = errorText(error);
+    failedPasses.tell(text, { ...context, job: job?.id, error: text }, `reconcile pass failed: ${text}`);
+  });
+  worker.on('completed', () => {
+    if (failedPasses.reset()) log.info(context, 'reconcile pass completed again');
+  });
   return {
     queue,
     worker,

@@ -1,5 +1,6 @@
 import { phaseOfStatus } from '@runner-planner/core';
 import type { Database, StaleJobPage } from '@runner-planner/database';
+import type { PassFailures } from './failures.js';
 import { type GitHubClient, showGitHubJob } from './github.js';
 import type { GitLabJobSource } from './gitlab.js';
 import type { CorrectionChange, ReconcileMetrics } from './metrics.js';
@@ -26,6 +27,8 @@ export interface StaleCheckOptions {
   now: () => Date;
   /** Jobs checked so far of the stale jobs listed so far (the total grows page by page). */
   onProgress?: (done: number, total: number) => void;
+  /** Where failed lookups and writes are kept, to be told once per cause after the pass. */
+  failures?: PassFailures;
 }
 
 export interface StaleCheckReport {
@@ -49,6 +52,7 @@ export function emptyStaleReport(): StaleCheckReport {
 type StaleJob = StaleJobPage['jobs'][number];
 
 const FORGE_NAME = { github: 'GitHub', gitlab: 'GitLab' } as const;
+const forgeName = (platform: string) => FORGE_NAME[platform as keyof typeof FORGE_NAME] ?? platform;
 
 function dateOr(value: string | null | undefined, fallback: Date): Date {
   if (!value) return fallback;
@@ -200,14 +204,24 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
     }
   }
 
+  /** The job as a person finds it on its forge. */
+  function subject(job: StaleJob): string {
+    const where =
+      job.platform === 'github'
+        ? githubRepository(job.raw)
+        : `project ${gitlabProject(job.raw) ?? 'unknown'}`;
+    return `${job.platform} job ${job.id}${where === undefined ? '' : ` of ${where}`}`;
+  }
+
   async function check(job: StaleJob): Promise<void> {
     const platform = job.platform;
     let state: ForgeState | undefined;
     try {
       state = await forgeState(job);
-    } catch {
+    } catch (error) {
       report.errors += 1;
       metrics.errors.inc({ platform, kind: 'lookup' });
+      options.failures?.add(`${forgeName(platform)} job lookups`, error, subject(job));
       return;
     }
     if (state === undefined) {
@@ -221,9 +235,10 @@ export async function checkStaleJobs(options: StaleCheckOptions): Promise<StaleC
       if (change === undefined) return;
       report.corrected[change] += 1;
       metrics.corrected.inc({ platform, change });
-    } catch {
+    } catch (error) {
       report.errors += 1;
       metrics.errors.inc({ platform, kind: 'write' });
+      options.failures?.add(`database writes of ${state.kind} jobs`, error, subject(job));
     }
   }
 
