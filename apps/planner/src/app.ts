@@ -2,7 +2,7 @@ import { type Config, requireSetting } from '@runner-planner/config';
 import type { Database } from '@runner-planner/database';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
-import { createAuthenticator } from './auth.js';
+import { bearerToken, createAuthenticator } from './auth.js';
 import { trackConnections } from './connections.js';
 import { registerDashboard } from './dashboard.js';
 import { createPlannerMetrics } from './metrics.js';
@@ -13,6 +13,8 @@ import { flavorRoutes } from './routes/flavors.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pressureRoutes } from './routes/pressure.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { sameSecret } from './secret.js';
+import { StreamRegistry } from './stream-registry.js';
 
 export interface PlannerOptions {
   config: Config;
@@ -30,6 +32,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The hub every pressure stream of this app is fed by; `pressureHub.size` = streams open. */
     pressureHub: PressureHub;
+    /** Who holds which pressure stream: caps and revocation. */
+    pressureStreams: StreamRegistry;
   }
 }
 
@@ -61,16 +65,24 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
     refreshMs: heartbeatMs,
     onError: (err) => app.log.warn({ err }, 'pressure streams: reading pressure failed, retrying'),
   });
+  const streams = new StreamRegistry({
+    db,
+    perToken: config.pressureStreamsPerToken,
+    total: config.pressureStreamsMax,
+    onError: (err) => app.log.warn({ err }, 'pressure streams: checking tokens failed'),
+  });
   const metrics = createPlannerMetrics({
     db,
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     streams: () => hub.size,
+    cacheMs: config.metricsCacheMs,
     ...(options.registry === undefined ? {} : { registry: options.registry }),
   });
   const auth = createAuthenticator({ adminToken, db });
 
   app.decorate('pressureHub', hub);
+  app.decorate('pressureStreams', streams);
   app.decorateRequest('principal', null);
   app.decorateRequest('pressureStream', false);
 
@@ -98,6 +110,7 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
   const connections = trackConnections(app.server);
   app.addHook('preClose', async () => {
     await hub.close();
+    await streams.close();
     connections.closeUnused();
   });
   app.addHook('onClose', async () => {
@@ -119,8 +132,20 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
 
   app.get('/health', PROBE_ROUTE, async (_request, reply) => sendJson(reply, 200, { status: 'ok' }));
   refuseOtherMethods(app, '/health', ['GET']);
-  app.get('/metrics', PROBE_ROUTE, async (_request, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  // With METRICS_TOKEN: only a scrape presenting it, and it sees every series. Without: open,
+  // and nothing that names a flavor (the admin-only flavor list must not leak through it).
+  const { metricsToken } = config;
+  if (metricsToken === undefined) {
+    app.log.info('METRICS_TOKEN is not set: /metrics leaves out the per-flavor series');
+  }
+  app.get('/metrics', PROBE_ROUTE, async (request, reply) => {
+    if (metricsToken !== undefined) {
+      const presented = bearerToken(request.headers.authorization);
+      if (presented === undefined || !sameSecret(presented, metricsToken)) {
+        return sendText(reply.header('www-authenticate', 'Bearer'), 401, 'unauthorized');
+      }
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.expose(metricsToken !== undefined));
   });
 
   app.register(async (api) => {
@@ -129,8 +154,17 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     await api.register(flavorRoutes, { db, auth });
-    await api.register(pressureRoutes, { db, auth, hub, heartbeatMs });
-    await api.register(tokenRoutes, { db, auth });
+    await api.register(pressureRoutes, {
+      db,
+      auth,
+      hub,
+      streams,
+      heartbeatMs,
+      maxAgeMs: config.pressureStreamMaxAgeMs,
+      perToken: config.pressureStreamsPerToken,
+      total: config.pressureStreamsMax,
+    });
+    await api.register(tokenRoutes, { db, auth, streams });
     await api.register(jobRoutes, { db, auth });
   });
 

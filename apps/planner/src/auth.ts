@@ -1,15 +1,23 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type Database, NotExistError } from '@runner-planner/database';
+import { type Database, NotExistError, type TokenScope } from '@runner-planner/database';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendText } from './respond.js';
 
-/** Who a request acts as: the admin token, or the name of a general token. */
-export type Principal = { kind: 'admin' } | { kind: 'token'; name: string };
+/** Who a request acts as: the admin token, or a general token by name, with its scope. */
+export type Principal = { kind: 'admin' } | { kind: 'token'; name: string; scope: TokenScope };
 
 export interface RequireAuthOptions {
   /** Only the admin token is accepted (token management, listing every flavor). */
   adminOnly?: boolean;
+  /**
+   * The route changes something (flavors, job timestamps): a read-only token is answered 403
+   * `forbidden: read-only token`. General tokens and the admin token may.
+   */
+  write?: boolean;
 }
+
+/** The answer to a read-only token on a route that changes something. */
+export const READ_ONLY_REFUSAL = 'forbidden: read-only token';
 
 export type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -23,7 +31,8 @@ export interface Authenticator {
    *
    * On an admin-only route a valid general token is "not accepted" too (401, not 403): the
    * original's admin middleware compared the token with the admin token and nothing else, so
-   * a general token was simply a wrong token there.
+   * a general token was simply a wrong token there. On a `write` route a read-only token is
+   * accepted but not allowed: 403 `forbidden: read-only token` (the original had no scopes).
    */
   requireAuth(options?: RequireAuthOptions): AuthHook;
   /** The principal a bearer token stands for, or undefined when it is not accepted. */
@@ -43,7 +52,7 @@ declare module 'fastify' {
 
 export function createAuthenticator(options: {
   adminToken: string;
-  db: Pick<Database, 'verifyAuthToken'>;
+  db: Pick<Database, 'lookupAuthToken'>;
 }): Authenticator {
   const adminDigest = digest(options.adminToken);
   const { db } = options;
@@ -55,7 +64,8 @@ export function createAuthenticator(options: {
     const bytes = decodeGeneralToken(token);
     if (bytes === undefined) return undefined;
     try {
-      return { kind: 'token', name: await db.verifyAuthToken(bytes) };
+      const { name, scope } = await db.lookupAuthToken(bytes);
+      return { kind: 'token', name, scope };
     } catch (err) {
       if (err instanceof NotExistError) return undefined;
       throw err;
@@ -82,6 +92,10 @@ export function createAuthenticator(options: {
         }
         if (principal === undefined) {
           await sendText(reply.header('www-authenticate', 'Bearer'), 401, 'unauthorized');
+          return;
+        }
+        if (auth.write && principal.kind === 'token' && principal.scope === 'read-only') {
+          await sendText(reply, 403, READ_ONLY_REFUSAL);
           return;
         }
         request.principal = principal;

@@ -6,7 +6,7 @@ import {
   whenConnected,
 } from '@runner-planner/queue';
 import { Queue } from 'bullmq';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export const PLATFORMS = ['github', 'gitlab'] as const;
 /** States reported by `runner_planner_jobs`: held jobs are known to the forge but never counted. */
@@ -27,10 +27,27 @@ export interface PlannerMetricsOptions {
   prefix: string;
   /** How many pressure streams are open right now. */
   streams: () => number;
+  /** How long one exposition answers scrapes (METRICS_CACHE_SECONDS). Default 0: in-flight only. */
+  cacheMs?: number;
 }
+
+/**
+ * Series that name flavors: flavor names and their pressure are what the admin-only flavor list
+ * shows, so they are only exposed to a scrape that presents METRICS_TOKEN.
+ */
+export const FLAVOR_SERIES: ReadonlySet<string> = new Set([
+  'runner_planner_pressure',
+  'github_runner_planner_flavor_pressure',
+]);
 
 export interface PlannerMetrics {
   registry: Registry;
+  /**
+   * The exposition text: every series (`withFlavors`), or all but `FLAVOR_SERIES`. Scrapes
+   * while one is being collected share it, and its text answers scrapes for `cacheMs` more, so a
+   * flood of scrapes reads PostgreSQL and Redis once per `cacheMs`.
+   */
+  expose(withFlavors: boolean): Promise<string>;
   /** Observed by the HTTP server for every request it answers, except pressure streams. */
   httpRequestDuration: Histogram<'route' | 'method' | 'status_code'>;
   /**
@@ -265,6 +282,14 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
       }),
   );
 
+  const collections =
+    (registry.getSingleMetric('runner_planner_planner_metrics_collections_total') as Counter | undefined) ??
+    new Counter({
+      name: 'runner_planner_planner_metrics_collections_total',
+      help: 'Times /metrics was collected (PostgreSQL and Redis read); scrapes within METRICS_CACHE_SECONDS of one share its answer.',
+      registers: [registry],
+    });
+
   replace(
     registry,
     'runner_planner_pressure_streams',
@@ -283,8 +308,41 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
       }),
   );
 
+  const cacheMs = options.cacheMs ?? 0;
+  const exposed = new Map<boolean, { text: Promise<string>; doneAt: number | undefined }>();
+  const render = async (withFlavors: boolean): Promise<string> => {
+    if (withFlavors) return registry.metrics();
+    const names = registry
+      .getMetricsAsArray()
+      .map((metric) => metric.name)
+      .filter((name) => !FLAVOR_SERIES.has(name));
+    const texts = await Promise.all(names.map((name) => registry.getSingleMetricAsString(name)));
+    return `${texts.join('\n\n')}\n`;
+  };
+
   return {
     registry,
+    expose(withFlavors) {
+      const last = exposed.get(withFlavors);
+      if (last !== undefined && (last.doneAt === undefined || Date.now() - last.doneAt < cacheMs)) {
+        return last.text;
+      }
+      collections.inc();
+      const entry: { text: Promise<string>; doneAt: number | undefined } = {
+        text: render(withFlavors),
+        doneAt: undefined,
+      };
+      exposed.set(withFlavors, entry);
+      entry.text.then(
+        () => {
+          entry.doneAt = Date.now();
+        },
+        () => {
+          if (exposed.get(withFlavors) === entry) exposed.delete(withFlavors);
+        },
+      );
+      return entry.text;
+    },
     httpRequestDuration,
     observeHttpServer({ route, method, statusCode, seconds }) {
       httpServerDuration.observe(

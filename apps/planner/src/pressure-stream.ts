@@ -14,6 +14,12 @@ export interface PressureStreamOptions {
    * disconnected. Default: twice the heartbeat, at least 60 s.
    */
   stallLimitMs?: number;
+  /**
+   * The stream ends cleanly this long after it started (PRESSURE_STREAM_MAX_AGE, less a random
+   * part chosen by the caller): no grant lasts forever, and clients spread over the replicas
+   * again as they reconnect. Unset: no limit.
+   */
+  maxAgeMs?: number;
   /** Called once when the stream is over, for whatever reason (client gone, ended, hub closing). */
   onClose(stream: PressureStream): void;
 }
@@ -35,6 +41,7 @@ export class PressureStream implements PressureListener {
   private gone = false;
   private congestedSince: number | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private expiry: NodeJS.Timeout | null = null;
   private readonly stallLimitMs: number;
 
   constructor(
@@ -75,6 +82,9 @@ export class PressureStream implements PressureListener {
       'x-content-type-options': 'nosniff',
     });
     this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+    if (this.options.maxAgeMs !== undefined) {
+      this.expiry = setTimeout(() => this.end(), this.options.maxAgeMs);
+    }
     this.latest = line(value);
     this.write(this.latest);
   }
@@ -92,7 +102,7 @@ export class PressureStream implements PressureListener {
     this.flush();
   }
 
-  /** Finishes the response (flavor deleted, planner closing). */
+  /** Finishes the response (flavor deleted, token revoked, lifetime over, planner closing). */
   end(): void {
     if (this.over) return;
     this.dispose();
@@ -103,7 +113,9 @@ export class PressureStream implements PressureListener {
     if (this.over) return;
     this.over = true;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    if (this.expiry !== null) clearTimeout(this.expiry);
     this.heartbeat = null;
+    this.expiry = null;
     this.options.onClose(this);
   }
 

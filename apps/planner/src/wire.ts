@@ -12,8 +12,16 @@ import { HttpError, PayloadError, sortKeys } from './respond.js';
  */
 
 const INT32_MAX = 2_147_483_647;
-/** Most jobs one `GET /api/v1/jobs/{platform}` returns; ask again with `created_after` for more. */
-export const MAX_LIST_LIMIT = 10_000;
+/**
+ * Most jobs one `GET /api/v1/jobs/{platform}` returns; ask again with `created_after` for more.
+ * Without payloads a job is a few hundred bytes, so an answer stays well under a megabyte.
+ */
+export const MAX_LIST_LIMIT = 1_000;
+/**
+ * Most jobs one list returns with `raw=true`: a job's payloads (one per webhook action) weigh
+ * 10–30 KB, so 100 of them, the original's page, are a few megabytes at most.
+ */
+export const MAX_RAW_LIST_LIMIT = 100;
 
 /** The request body as a JSON object (the API reads every body as JSON, whatever its content type). */
 export function jsonObject(body: unknown): Record<string, unknown> {
@@ -228,11 +236,17 @@ export interface JobQuery {
   onlyNotCompleted: boolean;
   createdAfter?: Date;
   limit: number;
+  /** Include each job's `raw` payloads (`?raw=true`); left out by default. */
+  raw: boolean;
 }
 
-/** `GET /api/v1/jobs/{platform}?id=&only_not_completed=&created_after=&limit=`. */
+/** `GET /api/v1/jobs/{platform}?id=&only_not_completed=&created_after=&limit=&raw=`. */
 export function readJobQuery(query: unknown): JobQuery {
-  const result: JobQuery = { onlyNotCompleted: queryFlag(query, 'only_not_completed'), limit: 0 };
+  const result: JobQuery = {
+    onlyNotCompleted: queryFlag(query, 'only_not_completed'),
+    limit: 0,
+    raw: queryFlag(query, 'raw'),
+  };
   const id = queryValue(query, 'id');
   if (id !== undefined && id !== '') result.withId = id;
   const createdAfter = queryValue(query, 'created_after');
@@ -255,6 +269,12 @@ export function readJobQuery(query: unknown): JobQuery {
       );
     }
     result.limit = Number(limit);
+  }
+  if (result.raw && result.limit > MAX_RAW_LIST_LIMIT) {
+    throw new HttpError(
+      400,
+      `invalid query parameter limit: at most ${MAX_RAW_LIST_LIMIT} with raw=true (payloads are large); page with created_after`,
+    );
   }
   return result;
 }
@@ -295,16 +315,18 @@ export interface JobV1Json {
   created_at: string;
   started_at?: string;
   completed_at?: string;
-  raw: unknown;
+  /** Left out of job lists unless `raw=true` asks for it. */
+  raw?: unknown;
   assigned_flavor?: string;
 }
 
 /**
  * A job in the original's v1 shape: `started_at`, `completed_at` and `assigned_flavor` left out
  * when not set (its `omitempty` tags) rather than null, timestamps as Go writes them
- * (`goTime`), and the keys of `raw` in Go's map order.
+ * (`goTime`), and the keys of `raw` in Go's map order; `raw` itself left out when
+ * `options.raw` is false (job lists without `raw=true`).
  */
-export function jobToV1Json(job: Job): JobV1Json {
+export function jobToV1Json(job: Job, options: { raw?: boolean } = {}): JobV1Json {
   return {
     platform: job.platform,
     id: job.id,
@@ -312,7 +334,7 @@ export function jobToV1Json(job: Job): JobV1Json {
     created_at: goTime(job.createdAt),
     ...(job.startedAt === null ? {} : { started_at: goTime(job.startedAt) }),
     ...(job.completedAt === null ? {} : { completed_at: goTime(job.completedAt) }),
-    raw: sortKeys(job.raw),
+    ...(options.raw === false ? {} : { raw: sortKeys(job.raw) }),
     ...(job.assignedFlavor === null ? {} : { assigned_flavor: job.assignedFlavor }),
   };
 }

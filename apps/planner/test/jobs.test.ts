@@ -24,7 +24,16 @@ describe('GET /api/v1/jobs/{platform}', () => {
     expect(response.statusCode).toBe(200);
     const body = response.json() as unknown[];
     expect(ids(body)).toEqual(['1', '2', '3']);
+    // Payloads only when asked for: raw=true.
     expect(body[0]).toEqual({
+      platform: 'github',
+      id: '1',
+      labels: ['large'],
+      created_at: '2026-11-28T10:00:00Z',
+      assigned_flavor: 'large',
+    });
+    const withRaw = (await call(fixture.app, 'GET', '/api/v1/jobs/github?raw=true')).json() as unknown[];
+    expect(withRaw[0]).toEqual({
       platform: 'github',
       id: '1',
       labels: ['large'],
@@ -54,6 +63,8 @@ describe('GET /api/v1/jobs/{platform}', () => {
     expect(await get('limit=2')).toEqual(['1', '2']);
     expect(await get('limit=0')).toEqual(['1', '2', '3']);
     expect(await get('only_not_completed=true&created_after=2026-11-28T10:00:30Z&limit=1')).toEqual(['3']);
+    expect(await get('limit=1000')).toEqual(['1', '2', '3']);
+    expect(await get('raw=true&limit=100')).toEqual(['1', '2', '3']);
   });
 
   it.each([
@@ -61,6 +72,9 @@ describe('GET /api/v1/jobs/{platform}', () => {
     ['limit=abc', 'invalid query parameter limit'],
     ['limit=1.5', 'invalid query parameter limit'],
     ['limit=10001', 'invalid query parameter limit'],
+    ['limit=1001', 'from 0 to 1000'],
+    ['raw=true&limit=101', 'at most 100 with raw=true'],
+    ['raw=maybe', 'invalid query parameter raw'],
     ['created_after=yesterday', 'invalid query parameter created_after'],
     ['created_after=2026-11-28', 'invalid query parameter created_after'],
     ['created_after=2026-02-30T00:00:00Z', 'invalid query parameter created_after'],

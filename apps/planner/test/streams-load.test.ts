@@ -10,10 +10,14 @@ let planner: RunningPlanner;
 const agent = new http.Agent({ keepAlive: false, maxSockets: STREAMS + 10 });
 
 beforeAll(async () => {
-  // 1,000 streams from one address would otherwise meet the per-address rate limit.
-  planner = await startPlanner(plannerConfig(fixture.url, fixture.prefix, { PLANNER_RATE_LIMIT: '0' }), {
-    host: '127.0.0.1',
-  });
+  // 1,000 streams from one address with one token would otherwise meet the per-address rate
+  // limit and the stream caps.
+  const env = {
+    PLANNER_RATE_LIMIT: '0',
+    PRESSURE_STREAMS_PER_TOKEN: String(STREAMS),
+    PRESSURE_STREAMS_MAX: String(STREAMS),
+  };
+  planner = await startPlanner(plannerConfig(fixture.url, fixture.prefix, env), { host: '127.0.0.1' });
 });
 
 afterAll(async () => {

@@ -279,6 +279,21 @@ const environmentSchema = z
     DEAD_LETTER_MAX_AGE: duration('7d'),
     PRESSURE_STALE_AFTER: duration('5d'),
     PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
+    PRESSURE_STREAMS_PER_TOKEN: positiveInt(64),
+    PRESSURE_STREAMS_MAX: positiveInt(512),
+    PRESSURE_STREAM_MAX_AGE: duration('1h'),
+    METRICS_TOKEN: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,}$/, {
+        message: 'must be at least 16 characters of printable ASCII, without spaces (a bearer token)',
+      })
+      .optional(),
+    METRICS_CACHE_SECONDS: z.coerce
+      .number({ error: 'must be a number of seconds (0 = every scrape collects)' })
+      .int({ error: 'must be a whole number of seconds (0 = every scrape collects)' })
+      .min(0, { error: 'must be 0 or more' })
+      .max(300, { error: 'must be at most 300' })
+      .default(5),
     GATEWAY_BODY_LIMIT: size('1mb'),
     // 46 times the largest workflow_job example, twice a synthetic one with 1,000 steps (docs/security.md).
     GATEWAY_GITHUB_BODY_LIMIT: size('512kb'),
@@ -434,6 +449,19 @@ export interface Config {
   deadLetterMaxAgeMs: number;
   pressureStaleAfterMs: number;
   pressureHeartbeatSeconds: number;
+  /** Pressure streams one token (or the admin token) may have open on one planner; 429 above. */
+  pressureStreamsPerToken: number;
+  /** Pressure streams one planner holds open in all; 503 above. */
+  pressureStreamsMax: number;
+  /** A pressure stream ends cleanly after about this long (less up to a tenth); clients reconnect. */
+  pressureStreamMaxAgeMs: number;
+  /**
+   * Bearer token `/metrics` of the planner asks for; with it the per-flavor series are shown.
+   * Unset: `/metrics` is open and leaves out every series that names a flavor.
+   */
+  metricsToken: string | undefined;
+  /** A `/metrics` answer is reused for this long, so a flood of scrapes reads the database once. */
+  metricsCacheMs: number;
   gatewayBodyLimitBytes: number;
   /** Largest body on the GitHub route; `gatewayBodyLimitBytes` if that is smaller. */
   gatewayGitHubBodyLimitBytes: number;
@@ -508,6 +536,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deadLetterMaxAgeMs: e.DEAD_LETTER_MAX_AGE,
     pressureStaleAfterMs: e.PRESSURE_STALE_AFTER,
     pressureHeartbeatSeconds: e.PRESSURE_HEARTBEAT_SECONDS,
+    pressureStreamsPerToken: e.PRESSURE_STREAMS_PER_TOKEN,
+    pressureStreamsMax: e.PRESSURE_STREAMS_MAX,
+    pressureStreamMaxAgeMs: e.PRESSURE_STREAM_MAX_AGE,
+    metricsToken: e.METRICS_TOKEN,
+    metricsCacheMs: e.METRICS_CACHE_SECONDS * 1000,
     gatewayBodyLimitBytes: e.GATEWAY_BODY_LIMIT,
     gatewayGitHubBodyLimitBytes: e.GATEWAY_GITHUB_BODY_LIMIT,
     gatewayReplayWindowMs: e.GATEWAY_REPLAY_WINDOW,

@@ -30,17 +30,22 @@ export {
 // they run in SQL, and core states them as `@runner-planner/core/reference-model`.
 export { flavorCoversLabels, takesUntaggedJobs } from './matching.js';
 export { countsTowardPressure, DEFAULT_STALE_AFTER_MS, stalenessCutoff } from './staleness.js';
+export { hasUnsafeCharacter } from './text.js';
 export {
   type Flavor,
   isKnownPlatform,
+  isTokenScope,
   type Job,
   type KnownPlatform,
   type NewJob,
   PLATFORMS,
+  TOKEN_SCOPES,
+  type TokenScope,
 } from './types.js';
 export {
   argumentSchemas,
   checkArgument,
+  INPUT_LIMITS,
   InvalidInputError,
   parseFlavor,
   parseNewJob,

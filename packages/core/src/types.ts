@@ -47,3 +47,15 @@ export interface Job {
 
 /** What a caller supplies when recording a job (`held` defaults to false): assignment is the store's decision. */
 export type NewJob = Omit<Job, 'assignedFlavor' | 'held' | 'releasedAt'> & { held?: boolean };
+
+/**
+ * What a general API token may do. `general`, every token's scope unless asked otherwise, is
+ * what the original planner's tokens could do (everything but the admin-only routes), so its
+ * clients keep working; `read-only` reads pressure, flavors and jobs and changes nothing.
+ */
+export const TOKEN_SCOPES = ['general', 'read-only'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export function isTokenScope(value: unknown): value is TokenScope {
+  return (TOKEN_SCOPES as readonly unknown[]).includes(value);
+}

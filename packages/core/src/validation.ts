@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { flavorLabels, normalizeLabels } from './labels.js';
+import { hasUnsafeCharacter } from './text.js';
 import type { Flavor, NewJob } from './types.js';
 
 /** Bad input: the message names every offending field; nothing was written. */
@@ -14,6 +15,20 @@ export class InvalidInputError extends Error {
 }
 
 const INT32_MAX = 2_147_483_647;
+
+/**
+ * Limits on what a flavor or token is given by whoever creates it (a general token may create
+ * flavors). Names travel in URLs, metric labels, `pressure_change` notifications (PostgreSQL
+ * refuses a payload of 8,000 bytes) and terminal tables; the planner API never took a name over
+ * 100 characters (Fastify's path parameter limit answers 414), so neither does the CLI. Runner
+ * labels are short words (`self-hosted`, `x64`, `gpu-a100`); GitLab caps a tag at 255
+ * characters, and no runner needs 64 labels.
+ */
+export const INPUT_LIMITS = {
+  nameLength: 100,
+  labelLength: 255,
+  labels: 64,
+} as const;
 
 /** Names reserved by the planner API: `_` means "every flavor", `-` was reserved by the original. */
 const RESERVED_FLAVOR_NAMES = new Set(['_', '-']);
@@ -32,6 +47,26 @@ const labelList = z.array(z.string({ error: 'labels must be strings' }), {
   error: 'labels must be an array',
 });
 
+/** A name given to something new: not empty, at most `INPUT_LIMITS.nameLength`, printable. */
+const newName = (what: string) =>
+  nonEmpty(what)
+    .refine((value) => [...value].length <= INPUT_LIMITS.nameLength, {
+      message: `${what} must be at most ${INPUT_LIMITS.nameLength} characters`,
+    })
+    .refine((value) => !hasUnsafeCharacter(value), {
+      message: `${what} must not contain control or format characters`,
+    });
+
+/** The labels of a new flavor: at most `INPUT_LIMITS.labels`, each short and printable. */
+const flavorLabelList = labelList
+  .max(INPUT_LIMITS.labels, { error: `at most ${INPUT_LIMITS.labels} labels` })
+  .refine((labels) => labels.every((label) => [...label].length <= INPUT_LIMITS.labelLength), {
+    message: `each label must be at most ${INPUT_LIMITS.labelLength} characters`,
+  })
+  .refine((labels) => labels.every((label) => !hasUnsafeCharacter(label)), {
+    message: 'labels must not contain control or format characters',
+  });
+
 const rawPayload = z.custom<Record<string, unknown>>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date),
   { message: 'raw must be a JSON object' },
@@ -39,14 +74,23 @@ const rawPayload = z.custom<Record<string, unknown>>(
 
 export const platformSchema = nonEmpty('platform');
 export const jobIdSchema = nonEmpty('id');
+/**
+ * A flavor name to look up, enable, disable or delete: lenient, so that a flavor stored before
+ * the limits on new names (or imported) can still be managed.
+ */
 export const flavorNameSchema = nonEmpty('name')
+  .refine((name) => !RESERVED_FLAVOR_NAMES.has(name), { message: 'name "_" and "-" are reserved' })
+  .refine((name) => !name.includes('/'), { message: 'name must not contain "/"' });
+
+/** The name of a new flavor: as above, and within `INPUT_LIMITS`, printable. */
+const newFlavorNameSchema = newName('name')
   .refine((name) => !RESERVED_FLAVOR_NAMES.has(name), { message: 'name "_" and "-" are reserved' })
   .refine((name) => !name.includes('/'), { message: 'name must not contain "/"' });
 
 const flavorSchema = z.object({
   platform: platformSchema,
-  name: flavorNameSchema,
-  labels: labelList.transform(flavorLabels),
+  name: newFlavorNameSchema,
+  labels: flavorLabelList.transform(flavorLabels),
   priority: z
     .number({ error: 'priority must be a number' })
     .int({ error: 'priority must be an integer' })
@@ -126,7 +170,10 @@ export const argumentSchemas = {
   platform: platformSchema,
   jobId: jobIdSchema,
   flavorName: flavorNameSchema,
+  /** A token name to look up or delete (lenient, like `flavorName`). */
   tokenName: nonEmpty('name'),
+  /** The name of a new token. */
+  newTokenName: newName('name'),
   date: (what: string) => validDate(what),
   raw: rawPayload,
 } as const;

@@ -13,11 +13,13 @@ import {
   explainJob,
   type Flavor,
   InvalidInputError,
+  isTokenScope,
   type Job,
   type JobExplanation,
   type NewJob,
   parseFlavor,
   parseNewJob,
+  type TokenScope,
 } from '@runner-planner/core';
 import DataLoader from 'dataloader';
 import pRetry from 'p-retry';
@@ -26,7 +28,13 @@ import Cursor from 'pg-cursor';
 import { AuthTokenEntity, FlavorEntity, type FlavorRow, JobEntity, type JobRow } from './entities.js';
 import { ExistError, NotExistError } from './errors.js';
 import { openOrm } from './orm.js';
-import { type PressureSubscription, subscribeToPressure } from './pressure-channel.js';
+import {
+  type PressureSubscription,
+  subscribeToPressure,
+  subscribeToTokenRevocations,
+  type TokenRevocationListener,
+  type TokenRevocationSubscription,
+} from './pressure-channel.js';
 import * as sql from './sql.js';
 
 export const DEFAULT_LIMIT = 100;
@@ -96,6 +104,17 @@ export interface WaitingTime {
 /** Rows a waiting-time cursor reads per round trip. */
 const WAITING_TIMES_BATCH = 5_000;
 
+/** A general API token as the planner sees it: who it is and what it may do. */
+export interface AuthTokenInfo {
+  name: string;
+  scope: TokenScope;
+}
+
+export interface CreateAuthTokenOptions {
+  /** `general` (the default: the rights tokens of the original planner had) or `read-only`. */
+  scope?: TokenScope;
+}
+
 /** Jobs recorded concurrently are written in one statement, up to this many at a time. */
 const MAX_JOB_BATCH = 500;
 
@@ -150,6 +169,12 @@ function toJob(row: JobRow): Job {
   };
 }
 
+function checkScope(scope: unknown): TokenScope {
+  if (scope === undefined) return 'general';
+  if (!isTokenScope(scope)) throw new InvalidInputError('token', ['scope must be general or read-only']);
+  return scope;
+}
+
 function hashToken(token: Uint8Array): Buffer {
   return createHash('sha256').update(token).digest();
 }
@@ -171,7 +196,7 @@ function isRetryableConflict(error: unknown): boolean {
  */
 export class Database {
   private readonly jobInserts: DataLoader<NewJob, void>;
-  private readonly subscriptions = new Set<PressureSubscription>();
+  private readonly subscriptions = new Set<{ close(): Promise<void> }>();
 
   private constructor(
     private readonly orm: MikroORM,
@@ -645,12 +670,17 @@ export class Database {
 
   // Auth tokens
 
-  /** A new random 32-byte token for `name`; only its SHA-256 is stored. ExistError on a taken name. */
-  async createAuthToken(name: string): Promise<Uint8Array> {
-    checkArgument(argumentSchemas.tokenName, 'token name', name);
+  /**
+   * A new random 32-byte token for `name`; only its SHA-256 is stored. ExistError on a taken
+   * name; InvalidInputError for a name that is empty, too long or holds control characters, or
+   * an unknown scope.
+   */
+  async createAuthToken(name: string, options: CreateAuthTokenOptions = {}): Promise<Uint8Array> {
+    checkArgument(argumentSchemas.newTokenName, 'token name', name);
+    const scope = checkScope(options.scope);
     const token = new Uint8Array(randomBytes(TOKEN_BYTES));
     try {
-      await this.em().insert(AuthTokenEntity, { name, tokenHash: hashToken(token) });
+      await this.em().insert(AuthTokenEntity, { name, tokenHash: hashToken(token), scope });
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new ExistError();
       throw error;
@@ -660,20 +690,31 @@ export class Database {
 
   /** The name of the token's owner; NotExistError for an unknown or deleted token. */
   async verifyAuthToken(token: Uint8Array): Promise<string> {
+    return (await this.lookupAuthToken(token)).name;
+  }
+
+  /** The token's name and scope; NotExistError for an unknown or deleted token. */
+  async lookupAuthToken(token: Uint8Array): Promise<AuthTokenInfo> {
     if (!(token instanceof Uint8Array)) throw new InvalidInputError('token', ['token must be a Uint8Array']);
     if (token.length !== TOKEN_BYTES) throw new NotExistError();
     const row = await this.em().findOne(AuthTokenEntity, { tokenHash: hashToken(token) });
     if (row === null) throw new NotExistError();
-    return row.name;
+    return { name: row.name, scope: row.scope ?? 'general' };
+  }
+
+  /** The scope of the token called `name`, or undefined when there is none (any more). */
+  async authTokenScope(name: string): Promise<TokenScope | undefined> {
+    const row = await this.em().findOne(AuthTokenEntity, { name }, { fields: ['scope'] });
+    return row === null ? undefined : (row.scope ?? 'general');
   }
 
   /**
    * Stores a token known only by its SHA-256 digest, the value `verifyAuthToken` looks up: how
-   * the original planner's tokens, hashed the same way, keep working after an import.
-   * ExistError when the name or the digest is already stored.
+   * the original planner's tokens, hashed the same way, keep working after an import (with the
+   * `general` scope they had there). ExistError when the name or the digest is already stored.
    */
   async addAuthTokenHash(name: string, tokenHash: Uint8Array): Promise<void> {
-    checkArgument(argumentSchemas.tokenName, 'token name', name);
+    checkArgument(argumentSchemas.newTokenName, 'token name', name);
     if (!(tokenHash instanceof Uint8Array) || tokenHash.length !== TOKEN_BYTES) {
       throw new InvalidInputError('token hash', [`token hash must be ${TOKEN_BYTES} bytes`]);
     }
@@ -691,9 +732,36 @@ export class Database {
     return row?.name;
   }
 
+  /**
+   * Deletes the token (a missing one is a no-op). Every planner process listening ends the
+   * pressure streams opened with it: the deletion notifies `auth_token_revoked` as it commits.
+   */
   async deleteAuthToken(name: string): Promise<void> {
     checkArgument(argumentSchemas.tokenName, 'token name', name);
     await this.em().nativeDelete(AuthTokenEntity, { name });
+  }
+
+  /**
+   * Calls `listener` with the name of every token deleted or changed from now on, by any
+   * process, or with undefined when any token may have changed (see `TokenRevocationListener`).
+   * Shares the process's LISTEN connection with `subscribePressureChanges`.
+   */
+  subscribeTokenRevocations(listener: TokenRevocationListener): TokenRevocationSubscription {
+    const subscription = subscribeToTokenRevocations(this.databaseUrl, listener, () =>
+      this.subscriptions.delete(subscription),
+    );
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Every token's name and scope, by name. */
+  async listAuthTokenInfos(): Promise<AuthTokenInfo[]> {
+    const rows = await this.em().find(
+      AuthTokenEntity,
+      {},
+      { orderBy: { name: 'asc' }, fields: ['name', 'scope'] },
+    );
+    return rows.map((row) => ({ name: row.name, scope: row.scope ?? 'general' }));
   }
 
   async listAuthTokens(): Promise<string[]> {

@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import type { Flavor, Job } from '@runner-planner/core';
+import type { Flavor, Job, TokenScope } from '@runner-planner/core';
 
 /** A flavor as stored: the domain flavor plus bookkeeping. */
 export interface FlavorRow extends Flavor {
@@ -17,6 +17,8 @@ export interface JobRow extends Job {
 export interface AuthTokenRow {
   name: string;
   tokenHash: Buffer;
+  /** `general` unless the token was made read-only. */
+  scope?: TokenScope;
   createdAt?: Date;
 }
 
@@ -61,6 +63,7 @@ export const AuthTokenEntity = new EntitySchema<AuthTokenRow>({
   properties: {
     name: { type: 'string', columnType: 'text', primary: true },
     tokenHash: { type: 'Buffer', columnType: 'bytea' },
+    scope: { type: 'string', columnType: 'text', default: 'general' },
     createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()', nullable: true },
   },
 });

@@ -1,6 +1,8 @@
-export type { Flavor, Job, NewJob } from '@runner-planner/core';
+export type { Flavor, Job, NewJob, TokenScope } from '@runner-planner/core';
 export { InvalidInputError } from '@runner-planner/core';
 export {
+  type AuthTokenInfo,
+  type CreateAuthTokenOptions,
   Database,
   type DatabaseOptions,
   DEFAULT_LIMIT,
@@ -25,4 +27,10 @@ export {
 } from './import-original.js';
 export { migrate } from './migrate.js';
 export { pingDatabase } from './ping.js';
-export { PRESSURE_CHANNEL, type PressureSubscription } from './pressure-channel.js';
+export {
+  PRESSURE_CHANNEL,
+  type PressureSubscription,
+  TOKEN_REVOKED_CHANNEL,
+  type TokenRevocationListener,
+  type TokenRevocationSubscription,
+} from './pressure-channel.js';

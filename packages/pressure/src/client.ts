@@ -71,8 +71,10 @@ export interface ListJobsOptions {
   onlyNotCompleted?: boolean;
   /** Only the jobs created after this time. */
   createdAfter?: Date;
-  /** At most this many (the planner's default is 100). */
+  /** At most this many (the planner's default is 100; at most 1,000, or 100 with `raw`). */
   limit?: number;
+  /** Include each job's webhook payloads (`raw`); without it every job's `raw` is `{}`. */
+  raw?: boolean;
 }
 
 /** Timestamps to set on a job; each can be set once (a second time is a `BadRequestError`). */
@@ -250,13 +252,14 @@ export class PlannerClient {
 
   // Jobs
 
-  /** Jobs of `github` or `gitlab`, oldest first. */
+  /** Jobs of `github` or `gitlab`, oldest first; payloads only with `options.raw`. */
   async listJobs(platform: string, options: ListJobsOptions = {}): Promise<Job[]> {
     const query = new URLSearchParams();
     if (options.onlyNotCompleted !== undefined)
       query.set('only_not_completed', String(options.onlyNotCompleted));
     if (options.createdAfter !== undefined) query.set('created_after', options.createdAfter.toISOString());
     if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.raw) query.set('raw', 'true');
     const search = query.size > 0 ? `?${query}` : '';
     const jobs = await this.json<JobJson[] | null>('GET', `/api/v1/jobs/${segment(platform)}${search}`);
     return (jobs ?? []).map(toJob);

@@ -112,8 +112,10 @@ describe('PlannerClient against a running planner', () => {
     await fixture.writer.addJob(job('2', ['small']));
     await fixture.writer.addJob(job('3', ['none'], { completedAt: new Date() }));
 
-    const jobs = await client.listJobs('github');
+    const jobs = await client.listJobs('github', { raw: true });
     expect(jobs.map((listed) => listed.id)).toEqual(['1', '2', '3']);
+    // Without `raw`, the planner leaves the payloads out.
+    expect((await client.listJobs('github'))[0]?.raw).toEqual({});
     expect(jobs[0]).toEqual({
       platform: 'github',
       id: '1',

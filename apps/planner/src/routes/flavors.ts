@@ -30,6 +30,8 @@ export async function flavorRoutes(app: FastifyInstance, options: FlavorRouteOpt
   const { db, auth } = options;
   // An empty {name} matches no pattern of the original's mux: answered before authentication.
   const anyToken = { onRequest: [rejectEmptySegment, auth.requireAuth()] };
+  // Changes: refused to read-only tokens.
+  const writer = { onRequest: [rejectEmptySegment, auth.requireAuth({ write: true })] };
 
   app.get('/api/v1/flavors', { onRequest: auth.requireAuth({ adminOnly: true }) }, async (request, reply) => {
     const platform = readPlatformScope(request.query);
@@ -38,7 +40,7 @@ export async function flavorRoutes(app: FastifyInstance, options: FlavorRouteOpt
   });
   refuseOtherMethods(app, '/api/v1/flavors', ['GET']);
 
-  app.post<{ Params: NameParams }>('/api/v1/flavors/:name', anyToken, async (request, reply) => {
+  app.post<{ Params: NameParams }>('/api/v1/flavors/:name', writer, async (request, reply) => {
     const flavor = readFlavorPayload(request.params.name, request.body);
     try {
       await db.addFlavor(flavor);
@@ -60,7 +62,7 @@ export async function flavorRoutes(app: FastifyInstance, options: FlavorRouteOpt
 
   // Only `is_disabled` is read: clients send the whole flavor back. The body is checked before
   // the name, in the original's order.
-  app.patch<{ Params: NameParams }>('/api/v1/flavors/:name', anyToken, async (request, reply) => {
+  app.patch<{ Params: NameParams }>('/api/v1/flavors/:name', writer, async (request, reply) => {
     const disabled = readDisabledPayload(request.body);
     const { name } = request.params;
     if (name === ALL_FLAVORS) return sendText(reply, 400, 'update all flavors is not supported');
@@ -78,7 +80,7 @@ export async function flavorRoutes(app: FastifyInstance, options: FlavorRouteOpt
   });
 
   // Deleting a flavor that does not exist succeeds too: the outcome the caller wanted holds.
-  app.delete<{ Params: NameParams }>('/api/v1/flavors/:name', anyToken, async (request, reply) => {
+  app.delete<{ Params: NameParams }>('/api/v1/flavors/:name', writer, async (request, reply) => {
     const { name } = request.params;
     if (name === ALL_FLAVORS) return sendText(reply, 400, 'delete all flavors is not supported');
     const flavor = await findFlavor(db, name);

@@ -21,13 +21,16 @@ interface JobParams extends PlatformParams {
 /**
  * Jobs as recorded from webhooks: list, read, set start/completion times by hand, and explain
  * why a job is (not) counted. The v1 routes take any platform as the original did: one it never
- * recorded has no jobs (`[]`, or 404 `job not found`).
+ * recorded has no jobs (`[]`, or 404 `job not found`). Lists leave each job's `raw` payloads out
+ * unless `raw=true` asks for them (then 100 jobs at most); a single job always has them.
  */
 export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions): Promise<void> {
   const { db, auth } = options;
   const anyToken = { onRequest: auth.requireAuth() };
   // An empty segment matches no pattern of the original's mux: answered before authentication.
   const anyTokenNamed = { onRequest: [rejectEmptySegment, auth.requireAuth()] };
+  // Setting timestamps changes pressure: refused to read-only tokens.
+  const writerNamed = { onRequest: [rejectEmptySegment, auth.requireAuth({ write: true })] };
 
   app.get<{ Params: PlatformParams }>('/api/v1/jobs/:platform', anyTokenNamed, async (request, reply) => {
     const { platform } = request.params;
@@ -44,7 +47,11 @@ export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions):
       // A platform of spaces only, which no job has.
       if (!(err instanceof InvalidInputError)) throw err;
     }
-    return sendJson(reply, 200, jobs.map(jobToV1Json));
+    return sendJson(
+      reply,
+      200,
+      jobs.map((job) => jobToV1Json(job, { raw: query.raw })),
+    );
   });
   refuseOtherMethods(app, '/api/v1/jobs/:platform', ['GET']);
 
@@ -58,7 +65,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRouteOptions):
   // The job is looked up before the body is read, in the original's order. A timestamp already
   // set is never moved (events may arrive late and twice): asking to set it again is refused,
   // naming the field, before anything is written (the original wrote the fields it could first).
-  app.patch<{ Params: JobParams }>('/api/v1/jobs/:platform/:id', anyTokenNamed, async (request, reply) => {
+  app.patch<{ Params: JobParams }>('/api/v1/jobs/:platform/:id', writerNamed, async (request, reply) => {
     const { platform, id } = request.params;
     const job = await findJob(db, platform, id);
     if (job === undefined) return sendText(reply, 404, JOB_NOT_FOUND);

@@ -1,10 +1,12 @@
 import { InitialSchema } from './initial-schema.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { RawCompression } from './raw-compression.js';
+import { TokenScope } from './token-scope.js';
 
 /** In order; a name, once released, never changes: it is what `mikro_orm_migrations` records. */
 export const migrations = [
   { name: 'Migration20261128000000_initial_schema', class: InitialSchema },
   { name: 'Migration20261128100000_raw_compression', class: RawCompression },
   { name: 'Migration20261203000000_job_lifecycle', class: JobLifecycle },
+  { name: 'Migration20261203140000_token_scope', class: TokenScope },
 ];
