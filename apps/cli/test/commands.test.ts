@@ -255,6 +255,17 @@ describe('token', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('token "ci" does not exist');
   });
+
+  it('creates a read-only token with --read-only, and marks it so in the list', async () => {
+    expect((await cli('token', 'create', 'reader', '--read-only')).code).toBe(0);
+    expect((await cli('token', 'create', 'writer')).code).toBe(0);
+    expect((await cli('token', 'list')).stdout).toBe('reader (read-only)\nwriter\n');
+    const refused = await cli('token', 'create', 'bad\u001b[2J');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('must not contain control');
+    expect(refused.stderr).not.toContain('\u001b[2J');
+    for (const name of ['reader', 'writer']) expect((await cli('token', 'delete', name)).code).toBe(0);
+  });
 });
 
 describe('pressure, jobs and report', () => {

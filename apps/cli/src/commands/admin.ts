@@ -16,7 +16,8 @@ import {
   NotExistError,
 } from '@runner-planner/database';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { CliError, printJson, printTable, withDatabase } from '../context.js';
+import { CliError, printTable, withDatabase } from '../context.js';
+import { printSafeJson, safeJson, shown } from './terminal.js';
 
 const platformOption = () => new Option('--platform <platform>', 'github or gitlab').choices(PLATFORMS);
 
@@ -33,7 +34,7 @@ async function flavorNamed(db: Database, name: string): Promise<Flavor> {
   try {
     return await db.getFlavor(name);
   } catch (error) {
-    if (error instanceof NotExistError) throw new CliError(`flavor "${name}" does not exist`);
+    if (error instanceof NotExistError) throw new CliError(`flavor "${shown(name)}" does not exist`);
     throw error;
   }
 }
@@ -43,13 +44,13 @@ const untaggedCell = (flavor: Flavor) =>
   flavor.runUntagged === undefined ? '-' : flavor.runUntagged ? 'yes' : 'no';
 
 function printFlavors(flavors: Flavor[], json: boolean) {
-  if (json) return printJson(flavors.map(flavorToJson));
+  if (json) return printSafeJson(flavors.map(flavorToJson));
   printTable(
     ['NAME', 'PLATFORM', 'LABELS', 'PRIORITY', 'ENABLED', 'MIN PRESSURE', 'RUN UNTAGGED'],
     flavors.map((f) => [
-      f.name,
-      f.platform,
-      f.labels.join(','),
+      shown(f.name),
+      shown(f.platform),
+      shown(f.labels.join(',')),
       String(f.priority),
       f.isDisabled ? 'no' : 'yes',
       String(f.minimumPressure),
@@ -93,12 +94,12 @@ export function registerFlavor(program: Command): void {
         try {
           await db.addFlavor(value);
         } catch (error) {
-          if (error instanceof ExistError) throw new CliError(`flavor "${name}" already exists`);
+          if (error instanceof ExistError) throw new CliError(`flavor "${shown(name)}" already exists`);
           throw error;
         }
         const added = await db.getFlavor(name);
-        if (options.json) printJson(flavorToJson(added));
-        else process.stdout.write(`flavor "${name}" added\n`);
+        if (options.json) printSafeJson(flavorToJson(added));
+        else process.stdout.write(`flavor "${shown(name)}" added\n`);
       });
     });
   flavor
@@ -134,7 +135,7 @@ export function registerFlavor(program: Command): void {
           if (verb === 'enable') await db.enableFlavor(found.platform, name);
           else if (verb === 'disable') await db.disableFlavor(found.platform, name);
           else await db.deleteFlavor(found.platform, name);
-          process.stdout.write(`flavor "${name}" ${verb}d\n`);
+          process.stdout.write(`flavor "${shown(name)}" ${verb}d\n`);
         });
       });
   }
@@ -145,31 +146,37 @@ export function registerToken(program: Command): void {
   token
     .command('create <name>')
     .description('create a token; it is printed once and cannot be shown again')
+    .option('--read-only', 'a token that reads pressure, flavors and jobs, and is refused (403) any change')
     .option('--json', 'print {name, token} as JSON')
     .action(async (name: string, options) => {
       await withDatabase(async (db) => {
         let bytes: Uint8Array;
         try {
-          bytes = await db.createAuthToken(name);
+          bytes = await db.createAuthToken(name, { scope: options.readOnly ? 'read-only' : 'general' });
         } catch (error) {
-          if (error instanceof ExistError) throw new CliError(`token "${name}" already exists`);
+          if (error instanceof ExistError) throw new CliError(`token "${shown(name)}" already exists`);
           throw error;
         }
         // The planner's encoding of general tokens: base64url without padding.
         const value = Buffer.from(bytes).toString('base64url');
-        if (options.json) printJson({ name, token: value });
+        if (options.json) printSafeJson({ name, token: value });
         else process.stdout.write(`${value}\n`);
       });
     });
   token
     .command('list')
-    .description('list token names')
+    .description('list token names, read-only ones marked so')
     .option('--json', 'print {names: [...]} as JSON')
     .action(async (options) => {
       await withDatabase(async (db) => {
-        const names = await db.listAuthTokens();
-        if (options.json) printJson({ names });
-        else if (names.length > 0) process.stdout.write(`${names.join('\n')}\n`);
+        const tokens = await db.listAuthTokenInfos();
+        if (options.json) printSafeJson({ names: tokens.map((token) => token.name) });
+        else if (tokens.length > 0) {
+          const lines = tokens.map(
+            ({ name, scope }) => `${shown(name)}${scope === 'read-only' ? ' (read-only)' : ''}`,
+          );
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
       });
     });
   token
@@ -177,9 +184,10 @@ export function registerToken(program: Command): void {
     .description('delete a token')
     .action(async (name: string) => {
       await withDatabase(async (db) => {
-        if (!(await db.listAuthTokens()).includes(name)) throw new CliError(`token "${name}" does not exist`);
+        if (!(await db.listAuthTokens()).includes(name))
+          throw new CliError(`token "${shown(name)}" does not exist`);
         await db.deleteAuthToken(name);
-        process.stdout.write(`token "${name}" deleted\n`);
+        process.stdout.write(`token "${shown(name)}" deleted\n`);
       });
     });
 }
@@ -201,11 +209,11 @@ export function registerPressure(program: Command): void {
     .option('--json', 'print {"<flavor>": n} as one JSON line')
     .action(async (flavor: string | undefined, options) => {
       const print = (values: Record<string, number>) => {
-        if (options.json || options.watch) process.stdout.write(`${JSON.stringify(values)}\n`);
+        if (options.json || options.watch) process.stdout.write(`${safeJson(values, 0)}\n`);
         else
           printTable(
             ['FLAVOR', 'PRESSURE'],
-            Object.entries(values).map(([name, n]) => [name, String(n)]),
+            Object.entries(values).map(([name, n]) => [shown(name), String(n)]),
           );
       };
       await withDatabase(async (db) => {
@@ -229,12 +237,12 @@ export function registerPressure(program: Command): void {
 
 function requireKnownPlatform(platform: string): void {
   if (!(PLATFORMS as readonly string[]).includes(platform)) {
-    throw new CliError(`unknown platform "${platform}" (github or gitlab)`);
+    throw new CliError(`unknown platform "${shown(platform)}" (github or gitlab)`);
   }
 }
 
 const jobNotRecorded = (platform: string, id: string) =>
-  new CliError(`job ${platform}/${id} does not exist: ${NEVER_RECORDED}`);
+  new CliError(`job ${shown(platform)}/${shown(id)} does not exist: ${NEVER_RECORDED}`);
 
 async function jobNamed(db: Database, platform: string, id: string): Promise<Job> {
   requireKnownPlatform(platform);
@@ -261,7 +269,7 @@ function verdictWords(verdict: FlavorVerdict, assignedFlavor: string | null): st
     case null:
       return verdict.flavor === assignedFlavor ? 'fits (assigned)' : 'fits';
     case 'missing-labels':
-      return `lacks labels ${verdict.missingLabels.join(', ')}`;
+      return `lacks labels ${shown(verdict.missingLabels.join(', '))}`;
     case 'disabled':
       return 'disabled';
     case 'untagged':
@@ -288,17 +296,17 @@ export function registerJobs(program: Command): void {
           limit: options.limit,
           onlyNotCompleted: options.notCompleted === true,
         });
-        if (options.json) return printJson(list.map(jobToJson));
+        if (options.json) return printSafeJson(list.map(jobToJson));
         printTable(
           ['PLATFORM', 'ID', 'FLAVOR', 'CREATED', 'STARTED', 'COMPLETED', 'LABELS'],
           list.map((job) => [
-            job.platform,
-            job.id,
-            job.assignedFlavor ?? '-',
+            shown(job.platform),
+            shown(job.id),
+            shown(job.assignedFlavor ?? '-'),
             job.createdAt.toISOString(),
             job.startedAt?.toISOString() ?? '-',
             job.completedAt?.toISOString() ?? '-',
-            job.labels.join(','),
+            shown(job.labels.join(',')),
           ]),
         );
       });
@@ -307,7 +315,7 @@ export function registerJobs(program: Command): void {
     .command('get <platform> <id>')
     .description('one job, as JSON')
     .action(async (platform: string, id: string) => {
-      await withDatabase(async (db) => printJson(jobToJson(await jobNamed(db, platform, id))));
+      await withDatabase(async (db) => printSafeJson(jobToJson(await jobNamed(db, platform, id))));
     });
   jobs
     .command('why <platform> <id>')
@@ -316,9 +324,11 @@ export function registerJobs(program: Command): void {
     .action(async (platform: string, id: string, options) => {
       await withDatabase(async (db) => {
         const explanation = await explainedJob(db, platform, id);
-        if (options.json) return printJson(explanationToJson(explanation));
-        const labels = explanation.labels.length === 0 ? 'none' : explanation.labels.join(', ');
-        process.stdout.write(`${platform} job ${id}: ${explanation.summary}\nlabels: ${labels}\n\n`);
+        if (options.json) return printSafeJson(explanationToJson(explanation));
+        const labels = explanation.labels.length === 0 ? 'none' : shown(explanation.labels.join(', '));
+        process.stdout.write(
+          `${shown(platform)} job ${shown(id)}: ${shown(explanation.summary)}\nlabels: ${labels}\n\n`,
+        );
         if (explanation.flavors.length === 0) {
           process.stdout.write('no flavors at all: add one with runner-planner flavor add\n');
           return;
@@ -326,8 +336,8 @@ export function registerJobs(program: Command): void {
         printTable(
           ['FLAVOR', 'PLATFORM', 'PRIORITY', 'VERDICT'],
           explanation.flavors.map((verdict) => [
-            verdict.flavor,
-            verdict.platform,
+            shown(verdict.flavor),
+            shown(verdict.platform),
             String(verdict.priority),
             verdictWords(verdict, explanation.assignedFlavor),
           ]),

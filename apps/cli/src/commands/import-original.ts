@@ -1,7 +1,8 @@
 import type { ImportOriginalSummary, ImportTally } from '@runner-planner/database';
 import type { Command } from 'commander';
-import { CliError, databaseUrl, printJson, withDatabase } from '../context.js';
+import { CliError, databaseUrl, withDatabase } from '../context.js';
 import { progress } from '../progress.js';
+import { printSafeJson, shown } from './terminal.js';
 
 /** Skipped jobs listed one per line before the rest are only counted (`--json` lists all). */
 const SKIPPED_JOBS_SHOWN = 20;
@@ -51,7 +52,7 @@ export function registerImportOriginal(program: Command): void {
           } finally {
             bar.stop();
           }
-          if (options.json) return printJson(summary);
+          if (options.json) return printSafeJson(summary);
           printSummary(source.url, summary);
         });
       } finally {
@@ -74,10 +75,15 @@ function printSummary(from: string, summary: ImportOriginalSummary): void {
     `tokens   ${counts(summary.tokens)}`,
     `jobs     ${counts(summary.jobs)}; ${left} completed job${left === 1 ? '' : 's'} left behind`,
   ];
-  for (const { item, reason } of summary.flavors.skipped) lines.push(`skipped flavor "${item}": ${reason}`);
-  for (const { item, reason } of summary.tokens.skipped) lines.push(`skipped token "${item}": ${reason}`);
+  // Names and reasons come from the original's rows: escaped, like every name the CLI prints.
+  for (const { item, reason } of summary.flavors.skipped) {
+    lines.push(`skipped flavor "${shown(item)}": ${shown(reason)}`);
+  }
+  for (const { item, reason } of summary.tokens.skipped) {
+    lines.push(`skipped token "${shown(item)}": ${shown(reason)}`);
+  }
   for (const { item, reason } of summary.jobs.skipped.slice(0, SKIPPED_JOBS_SHOWN)) {
-    lines.push(`skipped job ${item}: ${reason}`);
+    lines.push(`skipped job ${shown(item)}: ${shown(reason)}`);
   }
   const more = summary.jobs.skipped.length - SKIPPED_JOBS_SHOWN;
   if (more > 0) lines.push(`… and ${more} more skipped jobs (--json lists them all)`);
