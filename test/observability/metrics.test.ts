@@ -19,6 +19,8 @@ const INFRA = new URL('../../infra/', import.meta.url);
 const DASHBOARDS = new URL('grafana/dashboards/', INFRA);
 const ALERTS = new URL('prometheus/alerts.yml', INFRA);
 const ADMIN_TOKEN = 'planner_v0_observabilityTest_01';
+/** The planner shows the per-flavor series only to a scrape with this (as Prometheus is set up). */
+const METRICS_TOKEN = 'observability-metrics-token';
 /** Series Prometheus makes itself rather than scraping them. */
 const PROMETHEUS_SERIES = new Set(['up']);
 /** OpenTelemetry's HTTP server histogram: one name on every server by convention, told apart by `job`. */
@@ -169,7 +171,7 @@ describe('dashboards and alert rules against the running apps', () => {
       GITHUB_SELF_HOSTED_ONLY: 'false',
       METRICS_REPO_LIMIT: String(REPO_LIMIT),
     });
-    const planner = await system.start('planner', { ADMIN_TOKEN });
+    const planner = await system.start('planner', { ADMIN_TOKEN, METRICS_TOKEN });
     await system.db.addFlavor({
       platform: 'github',
       name: 'observability',
@@ -219,7 +221,9 @@ describe('dashboards and alert rules against the running apps', () => {
 
     const apps: AppProcess[] = [gateway, worker, planner];
     for (const app of apps) {
-      const response = await fetch(`${app.url}/metrics`);
+      const headers: Record<string, string> =
+        app.name === 'planner' ? { authorization: `Bearer ${METRICS_TOKEN}` } : {};
+      const response = await fetch(`${app.url}/metrics`, { headers });
       expect(response.status, `${app.name} /metrics`).toBe(200);
       const text = await response.text();
       texts.set(app.name, text);
