@@ -1,9 +1,8 @@
-import { loadConfig } from '@runner-planner/config';
-import { Database } from '@runner-planner/database';
-import { DEFAULT_QUEUE_PREFIX } from '@runner-planner/queue';
+// Types only at the top: the program imports this file while it is built, and the packages
+// behind these (zod, MikroORM, BullMQ, ioredis) are loaded by the functions that need them.
+import type { Database } from '@runner-planner/database';
 import { readRuntime } from './data-dir.js';
 import { CliError } from './errors.js';
-import { LOCAL_REDIS_URL } from './redis.js';
 
 export { CliError };
 
@@ -21,7 +20,11 @@ export async function databaseUrl(): Promise<string> {
 }
 
 export async function queueSettings(): Promise<{ redisUrl: string; prefix: string }> {
-  const runtime = await readRuntime();
+  const [runtime, { DEFAULT_QUEUE_PREFIX }, { LOCAL_REDIS_URL }] = await Promise.all([
+    readRuntime(),
+    import('@runner-planner/queue'),
+    import('./redis.js'),
+  ]);
   return {
     redisUrl: set(process.env.REDIS_URL) ?? runtime?.redisUrl ?? LOCAL_REDIS_URL,
     prefix: set(process.env.QUEUE_PREFIX) ?? runtime?.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
@@ -33,6 +36,10 @@ export async function queueSettings(): Promise<{ redisUrl: string; prefix: strin
  * `jobs why` must agree with what the planner answers.
  */
 export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  const [{ loadConfig }, { Database }] = await Promise.all([
+    import('@runner-planner/config'),
+    import('@runner-planner/database'),
+  ]);
   const { pressureStaleAfterMs } = loadConfig({ PRESSURE_STALE_AFTER: process.env.PRESSURE_STALE_AFTER });
   const db = await Database.connect(await databaseUrl(), { staleAfterMs: pressureStaleAfterMs });
   try {

@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { ConfigError } from '@runner-planner/config';
-import { InvalidInputError } from '@runner-planner/database';
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 
@@ -17,6 +15,12 @@ try {
   if (error instanceof CommanderError) {
     process.exit(error.exitCode);
   }
+  // Imported here, not at the top, so that `--help` does not load zod: whatever threw one of
+  // these errors has loaded its module already.
+  const [{ ConfigError }, { InvalidInputError }] = await Promise.all([
+    import('@runner-planner/config'),
+    import('@runner-planner/core'),
+  ]);
   if (error instanceof ConfigError || error instanceof InvalidInputError) {
     process.stderr.write(`runner-planner: ${error.message}\n`);
     process.exit(1);

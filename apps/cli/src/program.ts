@@ -1,18 +1,29 @@
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerFlavor, registerJobs, registerPressure, registerToken } from './commands/admin.js';
 import { registerImportOriginal } from './commands/import-original.js';
 import { registerDlq, registerMigrate, registerReconcile, registerReport } from './commands/ops.js';
 import { registerWebhook } from './commands/webhook.js';
+import { loadDeferred } from './deferred.js';
 
-/** The apps are imported only by the commands that run them, so admin commands start fast. */
+// The same relative path from src/ (tests) and dist/ (the command).
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/**
+ * Building the program loads commander and the command definitions only: the apps are imported
+ * by the commands that run them, and what actions use of the database, queue and domain packages
+ * is loaded by the preAction hook (./deferred.ts), so `--help` answers without loading them.
+ */
 export function buildProgram(): Command {
   const program = new Command('runner-planner')
+    .version(version)
     .description(
       'Turns GitHub Actions and GitLab CI job webhooks into per-flavor runner pressure.\n' +
         'Admin commands use DATABASE_URL / REDIS_URL, else the runner-planner start running in this directory.',
     )
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', () => loadDeferred());
   program
     .command('start')
     .description('gateway, worker and planner in one process, with embedded defaults under .data/')

@@ -1,4 +1,9 @@
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+
+// cli-progress is required on first use, not imported: the program imports this file while it
+// is built, and `--help` has no bar to draw.
+const require = createRequire(import.meta.url);
 
 export interface Progress {
   /** One more item done. */
@@ -17,6 +22,7 @@ const QUIET: Progress = { tick() {}, update() {}, stop() {} };
  */
 export function progress(label: string, total = 0): Progress {
   if (!process.stdout.isTTY) return QUIET;
+  const { SingleBar } = require('cli-progress') as typeof CliProgress;
   const bar = new SingleBar({ format: `${label}{stage} [{bar}] {value}/{total}`, hideCursor: true });
   let started = false;
   let shownTotal = 0;

@@ -10,6 +10,7 @@ import { startWorker } from '@runner-planner/worker';
 import { checkOwner, claimDataDir, dataDir, loadSecrets, removeRuntime, writeRuntime } from './data-dir.js';
 import { clusterDir, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 import { CliError } from './errors.js';
+import { cliCommand } from './invocation.js';
 import { isPortFree } from './ports.js';
 import { errorText, type ResolvedRedis, redisProblem, resolveRedis } from './redis.js';
 
@@ -229,7 +230,7 @@ function printBanner(
     `  Admin token:           ${secret('ADMIN_TOKEN', config.adminToken)}`,
     '',
     '  Forges must reach the webhook URLs: replace localhost with an address they can reach.',
-    '  Admin commands in this directory use this instance: runner-planner flavor list, runner-planner pressure',
+    `  Admin commands in this directory use this instance: ${cliCommand()} flavor list, ${cliCommand()} pressure`,
     '  Ctrl-C stops everything.',
     '',
   ];

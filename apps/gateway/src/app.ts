@@ -1,4 +1,4 @@
-import type { Config } from '@runner-planner/config';
+import { type Config, pinoOptions } from '@runner-planner/config';
 import type { WebhookProducer } from '@runner-planner/queue';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
@@ -106,8 +106,10 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
 
 function loggerOptions(logger: GatewayOptions['logger'], config: Config): FastifyServerOptions['logger'] {
   if (logger === false) return false;
-  const base = typeof logger === 'object' ? logger : {};
-  return { level: config.logLevel, ...base, redact: REDACTED_HEADERS };
+  // A caller's own options (a test's stream) replace the pretty transport, which pino refuses
+  // next to a stream; the level and the redaction stay.
+  const base = typeof logger === 'object' ? { level: config.logLevel, ...logger } : pinoOptions(config);
+  return { ...base, redact: REDACTED_HEADERS };
 }
 
 function webhookPlatform(route: string | undefined): Platform | undefined {

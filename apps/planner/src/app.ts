@@ -1,4 +1,4 @@
-import { type Config, requireSetting } from '@runner-planner/config';
+import { type Config, pinoOptions, requireSetting } from '@runner-planner/config';
 import type { Database } from '@runner-planner/database';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -186,6 +186,8 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
 
 function loggerOptions(logger: PlannerOptions['logger'], config: Config): FastifyServerOptions['logger'] {
   if (logger === false) return false;
-  const base = typeof logger === 'object' ? logger : {};
-  return { level: config.logLevel, ...base, redact: REDACTED_HEADERS };
+  // A caller's own options (a test's stream) replace the pretty transport, which pino refuses
+  // next to a stream; the level and the redaction stay.
+  const base = typeof logger === 'object' ? { level: config.logLevel, ...logger } : pinoOptions(config);
+  return { ...base, redact: REDACTED_HEADERS };
 }

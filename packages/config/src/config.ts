@@ -14,6 +14,7 @@ export class ConfigError extends Error {
 
 export const ADMIN_TOKEN_PATTERN = /^planner_v0_[A-Za-z0-9_-]{20}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['json', 'pretty'] as const;
 
 const port = (fallback: number) =>
   z.coerce
@@ -319,6 +320,7 @@ const environmentSchema = z
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     // Below every grace period of infra/ (Kubernetes: 30 s less a 5 s preStop; compose: 25 s).
     SHUTDOWN_TIMEOUT: duration('20s'),
+    LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   })
   .superRefine((e, context) => {
     const problem = (path: string, message: string) =>
@@ -484,6 +486,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** How long a process may take to close after SIGTERM before it exits 1 anyway. */
   shutdownTimeoutMs: number;
+  /** LOG_FORMAT; undefined: pretty on a terminal, JSON otherwise (see `pinoOptions`). */
+  logFormat: (typeof LOG_FORMATS)[number] | undefined;
 }
 
 /** Reads and checks the environment; throws ConfigError naming every bad variable at once. */
@@ -563,6 +567,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsRepoLimit: e.METRICS_REPO_LIMIT,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    logFormat: e.LOG_FORMAT,
   };
 }
 

@@ -9,3 +9,4 @@ export {
   loadConfig,
   requireSetting,
 } from './config.js';
+export { type LogFormat, logFormat, type PinoOptions, pinoOptions } from './logging.js';

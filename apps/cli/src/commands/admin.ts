@@ -1,22 +1,17 @@
-import {
-  explanationToJson,
-  type FlavorVerdict,
-  flavorToJson,
-  type Job,
-  type JobExplanation,
-  jobToJson,
-  NEVER_RECORDED,
-  PLATFORMS,
-} from '@runner-planner/core';
-import {
-  type Database,
-  ExistError,
-  type Flavor,
-  InvalidInputError,
-  NotExistError,
-} from '@runner-planner/database';
+import type { FlavorVerdict, Job, JobExplanation } from '@runner-planner/core';
+import { PLATFORMS } from '@runner-planner/core/types';
+import type { Database, Flavor } from '@runner-planner/database';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, printTable, withDatabase } from '../context.js';
+import {
+  ExistError,
+  explanationToJson,
+  flavorToJson,
+  InvalidInputError,
+  jobToJson,
+  NEVER_RECORDED,
+  NotExistError,
+} from '../deferred.js';
 import { printSafeJson, safeJson, shown } from './terminal.js';
 
 const platformOption = () => new Option('--platform <platform>', 'github or gitlab').choices(PLATFORMS);

@@ -1,10 +1,14 @@
-import { migrate } from '@runner-planner/database';
-import { closeQueuesAndConnection, WEBHOOK_QUEUE, workerConnection } from '@runner-planner/queue';
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { CliError, databaseUrl, printJson, printTable, queueSettings, withDatabase } from '../context.js';
+import {
+  closeQueuesAndConnection,
+  migrate,
+  WEBHOOK_QUEUE,
+  waitingReport,
+  workerConnection,
+} from '../deferred.js';
 import { progress } from '../progress.js';
-import { waitingReport } from '../waiting-report.js';
 import { integer } from './admin.js';
 
 export function registerMigrate(program: Command): void {
