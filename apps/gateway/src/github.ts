@@ -84,7 +84,12 @@ export async function githubWebhookRoute(app: FastifyInstance, options: WebhookR
         return responder.ignore(reply, 'github', event);
       }
       const deliveryId = header(request, 'x-github-delivery') ?? sha256Hex(body);
-      return responder.enqueue(reply, buildEnvelope(request, 'github', event, deliveryId, body));
+      // The verified signature names the body (an HMAC of it), so the replay check hashes nothing.
+      return responder.enqueue(
+        reply,
+        buildEnvelope(request, 'github', event, deliveryId, body),
+        signature.slice('sha256='.length),
+      );
     },
   );
 }

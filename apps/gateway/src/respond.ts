@@ -23,7 +23,8 @@ export interface Responder {
     message: string,
   ): FastifyReply;
   ignore(reply: FastifyReply, platform: Platform, event: string): FastifyReply;
-  enqueue(reply: FastifyReply, envelope: Envelope): Promise<FastifyReply>;
+  /** `bodyDigest`: what identifies the body for the replay check (see WebhookProducer). */
+  enqueue(reply: FastifyReply, envelope: Envelope, bodyDigest?: string): Promise<FastifyReply>;
 }
 
 export function createResponder(producer: WebhookProducer, metrics: GatewayMetrics): Responder {
@@ -41,11 +42,11 @@ export function createResponder(producer: WebhookProducer, metrics: GatewayMetri
       return reply.code(202).send({ result: 'ignored', reason });
     },
 
-    async enqueue(reply, envelope) {
+    async enqueue(reply, envelope, bodyDigest) {
       const { platform, event, deliveryId } = envelope;
       let result: Awaited<ReturnType<WebhookProducer['enqueue']>>;
       try {
-        result = await producer.enqueue(envelope);
+        result = await producer.enqueue(envelope, bodyDigest === undefined ? {} : { bodyDigest });
       } catch (err) {
         // A 5xx makes the forge record a failed delivery, which can be redelivered (by hand, or
         // by the worker's GitHub redelivery job) once Redis is back.

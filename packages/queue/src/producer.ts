@@ -15,7 +15,11 @@ import { DEFAULT_QUEUE_PREFIX, WEBHOOK_QUEUE, webhookJobOptions } from './policy
 export type EnqueueResult = 'enqueued' | 'duplicate' | 'requeued';
 
 export interface WebhookProducer {
-  enqueue(envelope: Envelope): Promise<EnqueueResult>;
+  /**
+   * `bodyDigest` names the body for the replay check: a digest the caller already has, such as
+   * the verified HMAC of a GitHub delivery; by default the body's SHA-256 is computed.
+   */
+  enqueue(envelope: Envelope, options?: { bodyDigest?: string }): Promise<EnqueueResult>;
   /** Whether Redis answers right now. */
   isReady(): Promise<boolean>;
   close(): Promise<void>;
@@ -89,10 +93,14 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
   ).runnerPlannerClaimBody.bind(connection);
 
   /** Whether the job does not exist yet; undefined when its body is another delivery's (a replay). */
-  async function isNew(jobId: string, envelope: Envelope): Promise<boolean | undefined> {
+  async function isNew(
+    jobId: string,
+    envelope: Envelope,
+    bodyDigest: string | undefined,
+  ): Promise<boolean | undefined> {
     const jobKey = queue.toKey(jobId);
     if (replayWindowMs <= 0) return (await connection.exists(jobKey)) === 0;
-    const digest = createHash('sha256').update(envelope.body).digest('base64url');
+    const digest = bodyDigest ?? createHash('sha256').update(envelope.body).digest('base64url');
     const replayKey = queue.toKey(`replay:${envelope.platform}:${digest}`);
     const [owner, exists] = await claimBody(replayKey, jobKey, jobId, replayWindowMs);
     if (owner !== jobId) return undefined;
@@ -100,14 +108,14 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
   }
 
   return {
-    async enqueue(envelope) {
+    async enqueue(envelope, options = {}) {
       // BullMQ would wait for the connection forever; a webhook sender must hear "no" instead.
       if (!(await whenConnected(connection))) throw new QueueUnavailableError();
       const jobId = queueJobId(envelope.platform, envelope.deliveryId);
       // A new delivery costs one round trip before the add (the replay claim and an EXISTS on the
       // job's hash). `getJobState` scans the queue's lists and grows with their length, so it is
       // kept for the rare repeated delivery.
-      const fresh = await isNew(jobId, envelope);
+      const fresh = await isNew(jobId, envelope, options.bodyDigest);
       if (fresh === undefined) return 'duplicate';
       if (fresh) {
         await queue.add(envelope.event, envelope, { jobId });

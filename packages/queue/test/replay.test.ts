@@ -69,6 +69,14 @@ describe('producer replay window', () => {
     expect(await guarded.enqueue(other)).toBe('enqueued');
   });
 
+  it("names a body by the caller's digest when given one (the gateway passes GitHub's verified HMAC)", async () => {
+    const signature = 'a'.repeat(64);
+    const first = envelope('{"action":"queued","workflow_job":{"id":6}}');
+    expect(await guarded.enqueue(first, { bodyDigest: signature })).toBe('enqueued');
+    expect(await guarded.enqueue(envelope(first.body), { bodyDigest: signature })).toBe('duplicate');
+    expect(await guarded.enqueue(envelope(first.body), { bodyDigest: 'b'.repeat(64) })).toBe('enqueued');
+  });
+
   it('queues the body again once the window has passed', async () => {
     const body = '{"action":"queued","workflow_job":{"id":3}}';
     expect(await guarded.enqueue(envelope(body))).toBe('enqueued');
