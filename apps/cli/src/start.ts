@@ -63,10 +63,16 @@ const PORTS = [
 const portInUse = (port: number, variable: string) =>
   new CliError(`port ${port} is in use (${variable}): stop what uses it or set ${variable} to a free port`);
 
-/** The apps listen on 0.0.0.0: a port is checked before anything starts, not after the database. */
-async function checkPorts(config: Config): Promise<void> {
+/**
+ * Where `start` listens: loopback unless LISTEN_HOST says otherwise, so a laptop's first run does
+ * not offer its admin API and unauthenticated metrics to the network it is on.
+ */
+const START_HOST = '127.0.0.1';
+
+/** A port is checked before anything starts, not after the database. */
+async function checkPorts(config: Config, host: string): Promise<void> {
   for (const [variable, key] of PORTS) {
-    if (!(await isPortFree(config[key], '0.0.0.0'))) throw portInUse(config[key], variable);
+    if (!(await isPortFree(config[key], host))) throw portInUse(config[key], variable);
   }
 }
 
@@ -129,7 +135,8 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
     fill('GITLAB_WEBHOOK_TOKEN', secrets.gitlabWebhookToken);
     // Validate everything the user set, and check what the machine must offer, before starting
     // any service: the cheap checks first, the embedded PostgreSQL (slow on a first start) last.
-    await checkPorts(loadConfig(filled));
+    const checked = loadConfig(filled);
+    await checkPorts(checked, checked.listenHost ?? START_HOST);
     if (!unset(filled.DATABASE_URL)) await checkDatabaseUrl(filled.DATABASE_URL as string);
     if (!unset(filled.REDIS_URL)) await checkRedisUrl(filled.REDIS_URL as string);
     if (unset(filled.REDIS_URL)) {
@@ -150,18 +157,19 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
   }
 
   const config: Config = loadConfig(filled);
+  const host = config.listenHost ?? START_HOST;
   const apps: Closable[] = [];
   try {
     // The worker and the planner both migrate; the worker goes first so they do not race.
-    const worker = await startWorker(config);
+    const worker = await startWorker(config, { host });
     apps.push({ name: 'worker', close: () => worker.close(), pending: () => worker.pending() });
-    const gateway = await startGateway(config);
+    const gateway = await startGateway(config, { host });
     apps.push({
       name: 'gateway',
       close: () => gateway.close(),
       pending: openConnections(gateway.app.server),
     });
-    const planner = await startPlanner(config);
+    const planner = await startPlanner(config, { host });
     apps.push({
       name: 'planner',
       close: () => planner.close(),
@@ -177,7 +185,7 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
       gatewayUrl,
       plannerUrl,
     });
-    printBanner(config, gatewayUrl, plannerUrl, generated, dir);
+    printBanner(config, gatewayUrl, plannerUrl, generated, dir, host);
   } catch (error) {
     for (const app of apps.reverse()) await app.close().catch(() => {});
     await undo();
@@ -206,6 +214,7 @@ function printBanner(
   plannerUrl: string,
   generated: string[],
   dir: string,
+  host: string,
 ) {
   // A secret start made is shown once here, where the user copies it into the forge; one the
   // user supplied is theirs already, and terminals, CI logs and screen shares keep what is printed.
@@ -229,7 +238,9 @@ function printBanner(
     `  Metrics:               ${plannerUrl}/metrics, ${gatewayUrl}/metrics, http://localhost:${config.workerPort}/metrics`,
     `  Admin token:           ${secret('ADMIN_TOKEN', config.adminToken)}`,
     '',
-    '  Forges must reach the webhook URLs: replace localhost with an address they can reach.',
+    host === START_HOST
+      ? '  Listening on 127.0.0.1 only: set LISTEN_HOST=0.0.0.0 for forges and other machines to reach it.'
+      : `  Listening on ${host}. Forges must reach the webhook URLs: replace localhost with an address they can reach.`,
     `  Admin commands in this directory use this instance: ${cliCommand()} flavor list, ${cliCommand()} pressure`,
     '  Ctrl-C stops everything.',
     '',

@@ -69,7 +69,8 @@ describe('help and bad arguments', () => {
   it('reconcile says what to configure when no forge API is set, and requires --once', async () => {
     const bare = await cli('reconcile', '--once');
     expect(bare.code).toBe(1);
-    expect(bare.stderr).toContain('set GITHUB_TOKEN and/or GITLAB_TOKEN');
+    expect(bare.stderr).toContain('set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY');
+    expect(bare.stderr).toContain('and/or GITHUB_TOKEN, and/or GITLAB_TOKEN');
     const scheduled = await cli('reconcile');
     expect(scheduled.code).toBe(1);
     expect(scheduled.stderr).toContain('use --once');

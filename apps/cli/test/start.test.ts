@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectOutput, createTestQueuePrefix, type TestQueuePrefix } from '@runner-planner/testkit';
@@ -134,6 +134,14 @@ async function pressureBecomes(expected: Record<string, number>): Promise<void> 
   throw new Error(`pressure never became ${JSON.stringify(expected)}; last: ${last}`);
 }
 
+/** This machine's addresses other than loopback (none in a network-less sandbox). */
+function externalAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((nic) => nic !== undefined && !nic.internal && nic.family === 'IPv4')
+    .map((nic) => (nic as { address: string }).address);
+}
+
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -165,6 +173,11 @@ describe('runner-planner start', () => {
     expect(added.code, added.stderr).toBe(0);
     expect(await sendQueuedJob(started, 1)).toBe(202);
     await pressureBecomes({ small: 1 });
+    expect(started.output()).toContain('Listening on 127.0.0.1 only');
+    // Loopback only: the machine's other addresses refuse the connection.
+    for (const address of externalAddresses()) {
+      await expect(fetch(`http://${address}:${new URL(started.gatewayUrl).port}/health`)).rejects.toThrow();
+    }
 
     expect(await interrupt(started)).toBe(0);
     expect(started.output()).toContain('embedded PostgreSQL stopped');

@@ -81,10 +81,10 @@ beforeAll(async () => {
   env = cleanEnv({
     GITHUB_API_URL: await github.start(),
     GITHUB_TOKEN: 'ghp_test',
-    GITHUB_WEBHOOK_SECRET: 'gh-secret,old-secret',
+    GITHUB_WEBHOOK_SECRET: 'gh-secret-0123456789,old-secret-0123456789',
     GITLAB_URL: await gitlab.start(),
     GITLAB_TOKEN: 'glpat-test',
-    GITLAB_WEBHOOK_TOKEN: 'gl-token',
+    GITLAB_WEBHOOK_TOKEN: 'gl-token-0123456789ab',
   });
   orgEnv = { ...env, GITHUB_API_URL: await githubOrg.start(), GITLAB_URL: await gitlabGroup.start() };
 });
@@ -122,7 +122,11 @@ describe('webhook register', () => {
     expect(created?.body).toMatchObject({
       name: 'web',
       events: ['workflow_job'],
-      config: { url: 'https://rp.example.com/webhooks/github', content_type: 'json', secret: 'gh-secret' },
+      config: {
+        url: 'https://rp.example.com/webhooks/github',
+        content_type: 'json',
+        secret: 'gh-secret-0123456789',
+      },
     });
     const second = await runCli(args, { env, cwd });
     expect(JSON.parse(second.stdout)).toMatchObject({ action: 'updated', id: 1 });
@@ -145,7 +149,7 @@ describe('webhook register', () => {
     expect(created?.auth).toBe('glpat-test');
     expect(created?.body).toMatchObject({
       url: 'https://rp.example.com/webhooks/gitlab',
-      token: 'gl-token',
+      token: 'gl-token-0123456789ab',
       job_events: true,
     });
     expect(JSON.parse((await runCli(args, { env, cwd })).stdout)).toMatchObject({ action: 'updated', id: 1 });
@@ -182,7 +186,11 @@ describe('webhook register for an organisation or a group', () => {
       name: 'web',
       active: true,
       events: ['workflow_job'],
-      config: { url: 'https://rp.example.com/webhooks/github', content_type: 'json', secret: 'gh-secret' },
+      config: {
+        url: 'https://rp.example.com/webhooks/github',
+        content_type: 'json',
+        secret: 'gh-secret-0123456789',
+      },
     });
     const second = await runCli(args, { env: orgEnv, cwd });
     expect(second.code, second.stderr).toBe(0);
@@ -199,7 +207,7 @@ describe('webhook register for an organisation or a group', () => {
     expect(created?.auth).toBe('glpat-test');
     expect(created?.body).toMatchObject({
       url: 'https://rp.example.com/webhooks/gitlab',
-      token: 'gl-token',
+      token: 'gl-token-0123456789ab',
       job_events: true,
       push_events: false,
     });

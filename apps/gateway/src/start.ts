@@ -8,7 +8,7 @@ import { GITHUB_WEBHOOK_PATH } from './github.js';
 import { GITLAB_WEBHOOK_PATH } from './gitlab.js';
 
 export interface StartGatewayOptions {
-  /** Interface to listen on; all of them by default. */
+  /** Interface to listen on; LISTEN_HOST, else all of them. */
   host?: string;
   registry?: Registry;
   logger?: GatewayOptions['logger'];
@@ -35,7 +35,7 @@ export async function startGateway(
   let app: FastifyInstance;
   try {
     app = buildGateway({ config, producer, registry: options.registry, logger: options.logger });
-    await app.listen({ host: options.host ?? '0.0.0.0', port: config.gatewayPort });
+    await app.listen({ host: options.host ?? config.listenHost ?? '0.0.0.0', port: config.gatewayPort });
   } catch (err) {
     await producer.close();
     throw err;

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { buildPlanner, type PlannerOptions } from './app.js';
 
 export interface StartPlannerOptions {
-  /** Interface to listen on; all of them by default. */
+  /** Interface to listen on; LISTEN_HOST, else all of them. */
   host?: string;
   registry?: Registry;
   logger?: PlannerOptions['logger'];
@@ -51,7 +51,7 @@ export async function startPlanner(
       ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard }),
     });
     limitServer(app.server, config.plannerServer);
-    await app.listen({ host: options.host ?? '0.0.0.0', port: config.plannerPort });
+    await app.listen({ host: options.host ?? config.listenHost ?? '0.0.0.0', port: config.plannerPort });
   } catch (err) {
     await app?.close().catch(() => {});
     await db.close();

@@ -111,7 +111,6 @@ export function createProcessor(options: ProcessorOptions) {
         metrics.processed.inc({ platform, outcome: 'dead_lettered' });
         throw new DeadLetterError(error.message);
       }
-      metrics.processed.inc({ platform, outcome: 'retried' });
       if (error instanceof TagRefusedError) {
         const tries = attempt.refusals + 1;
         if (tries >= refusedTries) {
@@ -121,6 +120,7 @@ export function createProcessor(options: ProcessorOptions) {
         metrics.processed.inc({ platform, outcome: 'retried' });
         throw new RefusedError(error.message, refusedRetryMs);
       }
+      metrics.processed.inc({ platform, outcome: 'retried' });
       throw error;
     } finally {
       timer();

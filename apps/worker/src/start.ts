@@ -33,9 +33,11 @@ export interface StartWorkerOptions {
   listen?: boolean;
   /** Fastify's `logger` option, which is also the worker's log; by default pino at `config.logLevel`. */
   logger?: FastifyServerOptions['logger'];
+  /** Interface to listen on; LISTEN_HOST, else all of them. */
+  host?: string;
   /**
-   * Schedule reconcile passes (default true; they run only when GITHUB_TOKEN or GITLAB_TOKEN
-   * is set, since there is nothing to ask otherwise).
+   * Schedule reconcile passes (default true; they run only when a GitHub App, GITHUB_TOKEN or
+   * GITLAB_TOKEN is configured, since there is nothing to ask otherwise).
    */
   reconcile?: boolean;
 }
@@ -130,7 +132,9 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   http.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  if (options.listen ?? true) await http.listen({ host: '0.0.0.0', port: config.workerPort });
+  if (options.listen ?? true) {
+    await http.listen({ host: options.host ?? config.listenHost ?? '0.0.0.0', port: config.workerPort });
+  }
 
   let closing: string | undefined;
   const step = async (what: string, close: () => Promise<void>) => {

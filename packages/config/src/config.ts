@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import bytes from 'bytes';
 import ms from 'ms';
 import { z } from 'zod';
@@ -149,6 +150,26 @@ const githubHooks = list.transform((items, context) => {
   return hooks;
 });
 
+/**
+ * Shared webhook secrets: anyone who guesses one can inject jobs, and an attacker may try as
+ * often as the failed-auth limit allows, so a short one is refused rather than used.
+ */
+export const MIN_SECRET_LENGTH = 16;
+
+const secretList = list.refine((items) => items.every((item) => item.length >= MIN_SECRET_LENGTH), {
+  // Never echo the value: it is a secret.
+  message: `each secret must be at least ${MIN_SECRET_LENGTH} characters (generate one with: openssl rand -hex 32)`,
+});
+
+const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+
+/** Whether a forge API URL sends its token in clear text to another machine. */
+function isRemoteHttp(value: string): boolean {
+  if (!URL.canParse(value)) return false; // refused as not a URL already
+  const parsed = new URL(value);
+  return parsed.protocol === 'http:' && !LOOPBACK_HOSTS.test(parsed.hostname);
+}
+
 const url = (protocols: RegExp, hint: string) =>
   z.string().refine(
     (value) => {
@@ -244,20 +265,27 @@ const environmentSchema = z
     GATEWAY_PORT: port(8080),
     PLANNER_PORT: port(8081),
     WORKER_PORT: port(8082),
+    LISTEN_HOST: z
+      .string()
+      .refine((value) => isIP(value) !== 0 || value === 'localhost', {
+        message: 'must be an IP address to listen on, such as 0.0.0.0, 127.0.0.1 or ::',
+      })
+      .optional(),
     ADMIN_TOKEN: z
       .string()
       .regex(ADMIN_TOKEN_PATTERN, {
         message: 'must be "planner_v0_" followed by 20 characters of A-Z a-z 0-9 _ -',
       })
       .optional(),
-    GITHUB_WEBHOOK_SECRET: list,
-    GITLAB_WEBHOOK_TOKEN: list,
+    GITHUB_WEBHOOK_SECRET: secretList,
+    GITLAB_WEBHOOK_TOKEN: secretList,
     GITLAB_WEBHOOK_SIGNING_TOKEN: list,
     GITLAB_URL: url(/^https?:$/, 'https://gitlab.example.com').default('https://gitlab.com'),
     GITLAB_TOKEN: z.string().optional(),
     GITHUB_TOKEN: z.string().optional(),
     GITHUB_API_URL: url(/^https?:$/, 'https://api.github.com').default('https://api.github.com'),
     GITHUB_HOOKS: githubHooks,
+    FORGE_ALLOW_HTTP: boolean(false),
     GITHUB_APP_ID: z.coerce
       .number({ error: 'must be a number' })
       .int({ error: 'must be a whole number (the App ID on the App settings page)' })
@@ -318,11 +346,23 @@ const environmentSchema = z
       .max(100_000, { error: 'must be at most 100000: each repository adds dozens of series' })
       .default(500),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
     // Below every grace period of infra/ (Kubernetes: 30 s less a 5 s preStop; compose: 25 s).
     SHUTDOWN_TIMEOUT: duration('20s'),
-    LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   })
   .superRefine((e, context) => {
+    // The API token travels in every request: over http to another machine anyone on the path
+    // reads it. Loopback (tests, a local proxy) and an explicit opt-in are allowed.
+    for (const name of ['GITLAB_URL', 'GITHUB_API_URL'] as const) {
+      if (!e.FORGE_ALLOW_HTTP && isRemoteHttp(e[name])) {
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'must be https (http sends the API token in clear text); http is accepted for loopback addresses, or with FORGE_ALLOW_HTTP=true',
+        });
+      }
+    }
     const problem = (path: string, message: string) =>
       context.addIssue({ code: 'custom', path: [path], message });
     if (e.GITHUB_APP_PRIVATE_KEY !== undefined && e.GITHUB_APP_PRIVATE_KEY_FILE !== undefined) {
@@ -407,6 +447,11 @@ export interface Config {
   gatewayPort: number;
   plannerPort: number;
   workerPort: number;
+  /**
+   * The address the apps' HTTP servers listen on; undefined = the app's own default (every
+   * interface when an app runs alone, loopback under `runner-planner start`).
+   */
+  listenHost: string | undefined;
   adminToken: string | undefined;
   githubWebhookSecrets: string[];
   gitlabWebhookTokens: string[];
@@ -484,10 +529,10 @@ export interface Config {
    */
   metricsRepoLimit: number;
   logLevel: (typeof LOG_LEVELS)[number];
-  /** How long a process may take to close after SIGTERM before it exits 1 anyway. */
-  shutdownTimeoutMs: number;
   /** LOG_FORMAT; undefined: pretty on a terminal, JSON otherwise (see `pinoOptions`). */
   logFormat: (typeof LOG_FORMATS)[number] | undefined;
+  /** How long a process may take to close after SIGTERM before it exits 1 anyway. */
+  shutdownTimeoutMs: number;
 }
 
 /** Reads and checks the environment; throws ConfigError naming every bad variable at once. */
@@ -508,6 +553,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gatewayPort: e.GATEWAY_PORT,
     plannerPort: e.PLANNER_PORT,
     workerPort: e.WORKER_PORT,
+    listenHost: e.LISTEN_HOST,
     adminToken: e.ADMIN_TOKEN,
     githubWebhookSecrets: e.GITHUB_WEBHOOK_SECRET,
     gitlabWebhookTokens: e.GITLAB_WEBHOOK_TOKEN,
@@ -566,8 +612,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     plannerRateLimit: e.PLANNER_RATE_LIMIT,
     metricsRepoLimit: e.METRICS_REPO_LIMIT,
     logLevel: e.LOG_LEVEL,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     logFormat: e.LOG_FORMAT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
   };
 }
 

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       gatewayPort: 8080,
       plannerPort: 8081,
       workerPort: 8082,
+      listenHost: undefined,
       adminToken: undefined,
       githubWebhookSecrets: [],
       gitlabWebhookTokens: [],
@@ -73,8 +74,8 @@ describe('loadConfig', () => {
       QUEUE_PREFIX: '{rp-prod}',
       GATEWAY_PORT: '9000',
       ADMIN_TOKEN: 'planner_v0_abcdefghij_-01234567',
-      GITHUB_WEBHOOK_SECRET: 'old, new',
-      GITLAB_WEBHOOK_TOKEN: 'tok',
+      GITHUB_WEBHOOK_SECRET: 'old-secret-0123456789, new-secret-0123456789',
+      GITLAB_WEBHOOK_TOKEN: 'gitlab-token-0123456789',
       GITLAB_URL: 'https://gitlab.example.com',
       GITLAB_TOKEN: 'glpat-x',
       GITHUB_SELF_HOSTED_ONLY: 'false',
@@ -92,8 +93,8 @@ describe('loadConfig', () => {
       queuePrefix: '{rp-prod}',
       gatewayPort: 9000,
       adminToken: 'planner_v0_abcdefghij_-01234567',
-      githubWebhookSecrets: ['old', 'new'],
-      gitlabWebhookTokens: ['tok'],
+      githubWebhookSecrets: ['old-secret-0123456789', 'new-secret-0123456789'],
+      gitlabWebhookTokens: ['gitlab-token-0123456789'],
       githubSelfHostedOnly: false,
       githubImplicitLabels: ['x64', 'jammy'],
       workerConcurrency: 32,
@@ -213,6 +214,7 @@ describe('loadConfig', () => {
       GATEWAY_BODY_LIMIT: 'big',
       LOG_LEVEL: 'loud',
       QUEUE_PREFIX: 'a:b',
+      LISTEN_HOST: 'all interfaces',
       SHUTDOWN_TIMEOUT: 'never',
     });
     for (const expected of [
@@ -226,10 +228,39 @@ describe('loadConfig', () => {
       'GATEWAY_BODY_LIMIT: must be a size',
       'LOG_LEVEL: must be one of',
       'QUEUE_PREFIX: must not contain ":"',
+      'LISTEN_HOST: must be an IP address',
       'SHUTDOWN_TIMEOUT: must be a duration',
     ]) {
       expect(message).toContain(expected);
     }
+  });
+
+  it('refuses webhook secrets shorter than 16 characters, without echoing them', () => {
+    const message = problemsOf({
+      GITHUB_WEBHOOK_SECRET: 'long-enough-secret-1,short1',
+      GITLAB_WEBHOOK_TOKEN: 'tok',
+    });
+    expect(message).toContain('GITHUB_WEBHOOK_SECRET: each secret must be at least 16 characters');
+    expect(message).toContain('GITLAB_WEBHOOK_TOKEN: each secret must be at least 16 characters');
+    expect(message).not.toContain('short1');
+    expect(loadConfig({ GITHUB_WEBHOOK_SECRET: '0123456789abcdef' }).githubWebhookSecrets).toEqual([
+      '0123456789abcdef',
+    ]);
+  });
+
+  it('refuses http forge API URLs to other machines unless FORGE_ALLOW_HTTP=true', () => {
+    const message = problemsOf({
+      GITLAB_URL: 'http://gitlab.example.com',
+      GITHUB_API_URL: 'http://ghe.internal/api/v3',
+    });
+    expect(message).toContain('GITLAB_URL: must be https (http sends the API token in clear text)');
+    expect(message).toContain('GITHUB_API_URL: must be https');
+    for (const local of ['http://127.0.0.1:8929', 'http://localhost:3000', 'http://[::1]:8080']) {
+      expect(loadConfig({ GITLAB_URL: local }).gitlabUrl).toBe(local);
+    }
+    expect(loadConfig({ GITLAB_URL: 'http://gitlab.internal', FORGE_ALLOW_HTTP: 'true' }).gitlabUrl).toBe(
+      'http://gitlab.internal',
+    );
   });
 
   it('never echoes a bad secret', () => {

@@ -154,8 +154,8 @@ export function registerReconcile(program: Command): void {
       });
       if (!canReconcile(config)) {
         throw new CliError(
-          'nothing to reconcile against: set GITHUB_TOKEN and/or GITLAB_TOKEN (with GITLAB_URL), ' +
-            'or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY for GITHUB_HOOKS=app',
+          'nothing to reconcile against: set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (a GitHub App ' +
+            'installed on your organisations) and/or GITHUB_TOKEN, and/or GITLAB_TOKEN (with GITLAB_URL)',
         );
       }
       await withDatabase(async (db) => {
