@@ -1,4 +1,4 @@
-import { type Config, requireSetting } from '@runner-planner/config';
+import { type Config, pinoOptions, requireSetting } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
 import { errorText, logErrors, once, redactUrl } from '@runner-planner/process';
 import { createWebhookWorker, WEBHOOK_QUEUE } from '@runner-planner/queue';
@@ -31,7 +31,7 @@ export interface StartWorkerOptions {
   gitlabTags?: JobTagSource;
   /** Listen for /health and /metrics (default true). */
   listen?: boolean;
-  /** Fastify's `logger` option, which is also the worker's log; by default pino at `config.logLevel`. */
+  /** Fastify's `logger` option, which is also the worker's log; by default pino at `config.logLevel`, readable on a terminal (LOG_FORMAT). */
   logger?: FastifyServerOptions['logger'];
   /** Interface to listen on; LISTEN_HOST, else all of them. */
   host?: string;
@@ -50,7 +50,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const databaseUrl = requireSetting(config.databaseUrl, 'DATABASE_URL', 'the database jobs are recorded in');
   // Created first: its logger is the worker's, the way the gateway and planner log through theirs.
   const http = Fastify({
-    logger: options.logger === undefined ? { level: config.logLevel } : options.logger,
+    logger: options.logger === undefined ? pinoOptions(config) : options.logger,
   });
   const log = http.log;
   const redis = redactUrl(config.redisUrl);
