@@ -7,12 +7,28 @@ const DAY = 24 * 60 * 60 * 1000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY);
 
 /** Resolves with true when the subscription yields within `ms`, false otherwise. */
+const iterators = new WeakMap<PressureSubscription, AsyncIterator<void>>();
+const waiting = new WeakMap<PressureSubscription, Promise<boolean>>();
+
+/**
+ * Whether a signal arrives within `ms`. A wait that timed out stays pending and is reused by the
+ * next call: a fresh `next()` would let the abandoned one swallow the signal it waits for.
+ */
 function nextSignal(subscription: PressureSubscription, ms = 2_000): Promise<boolean> {
-  const iterator = subscription[Symbol.asyncIterator]();
-  return Promise.race([
-    iterator.next().then((result) => !result.done),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms)),
-  ]);
+  let next = waiting.get(subscription);
+  if (next === undefined) {
+    let iterator = iterators.get(subscription);
+    if (iterator === undefined) {
+      iterator = subscription[Symbol.asyncIterator]();
+      iterators.set(subscription, iterator);
+    }
+    next = iterator.next().then((result) => {
+      waiting.delete(subscription);
+      return !result.done;
+    });
+    waiting.set(subscription, next);
+  }
+  return Promise.race([next, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
 }
 
 const listenerConnections = () => fixture.sql.listenerConnections();
