@@ -5,8 +5,8 @@ export default defineConfig({
   test: {
     // Vitest's default is one worker less than the cores: a single file at a time on this
     // project's 2-core machines. Most files wait on PostgreSQL, Redis or child processes
-    // rather than the CPU, so two at a time cut `pnpm test` from about 7 to 4.5 minutes.
-    maxWorkers: 2,
+    // rather than the CPU; each file has its own database and queue prefix, so three run at once.
+    maxWorkers: 3,
     projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'test/vitest.config.ts'],
   },
 });
