@@ -12,9 +12,11 @@ const waiting = new WeakMap<PressureSubscription, Promise<boolean>>();
 
 /**
  * Whether a signal arrives within `ms`. A wait that timed out stays pending and is reused by the
- * next call: a fresh `next()` would let the abandoned one swallow the signal it waits for.
+ * next call: a fresh `next()` would let the abandoned one swallow the signal it waits for. A
+ * signal expected is waited for up to 10 s (it returns at once when it comes; a loaded CI machine
+ * has taken over 2 s); checks that expect none pass a short wait.
  */
-function nextSignal(subscription: PressureSubscription, ms = 2_000): Promise<boolean> {
+function nextSignal(subscription: PressureSubscription, ms = 10_000): Promise<boolean> {
   let next = waiting.get(subscription);
   if (next === undefined) {
     let iterator = iterators.get(subscription);
