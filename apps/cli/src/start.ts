@@ -5,7 +5,14 @@ import { type Config, loadConfig } from '@runner-planner/config';
 import { pingDatabase } from '@runner-planner/database';
 import { GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH, startGateway } from '@runner-planner/gateway';
 import { startPlanner } from '@runner-planner/planner';
-import { closeOnExit, lineLog, openConnections, type Part } from '@runner-planner/process';
+import {
+  closeOnExit,
+  lineLog,
+  openConnections,
+  type Part,
+  runService,
+  type Service,
+} from '@runner-planner/process';
 import { startWorker } from '@runner-planner/worker';
 import { checkOwner, claimDataDir, dataDir, loadSecrets, removeRuntime, writeRuntime } from './data-dir.js';
 import { clusterDir, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
@@ -185,6 +192,18 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
       gatewayUrl,
       plannerUrl,
     });
+    // Planner first (ends pressure streams), gateway (stops taking webhooks), then the worker
+    // lets its in-flight jobs finish; then the redis-server start launched, PostgreSQL last.
+    // Installed before the banner: a Ctrl-C as soon as it shows must close all of this.
+    const dataDirectory: Closable = {
+      name: `${dir} (runtime.json and lock)`,
+      close: async () => {
+        await removeRuntime(dir);
+        await release();
+      },
+      stopped: `${dir} released`,
+    };
+    closeOnSignal([...[...apps].reverse(), ...cleanups, dataDirectory], config.shutdownTimeoutMs);
     printBanner(config, gatewayUrl, plannerUrl, generated, dir, host);
   } catch (error) {
     for (const app of apps.reverse()) await app.close().catch(() => {});
@@ -195,17 +214,6 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
     if (code === 'EADDRINUSE' && taken !== undefined) throw portInUse(config[taken[1]], taken[0]);
     throw error;
   }
-  // Planner first (ends pressure streams), gateway (stops taking webhooks), then the worker
-  // lets its in-flight jobs finish; then the redis-server start launched, PostgreSQL last.
-  const dataDirectory: Closable = {
-    name: `${dir} (runtime.json and lock)`,
-    close: async () => {
-      await removeRuntime(dir);
-      await release();
-    },
-    stopped: `${dir} released`,
-  };
-  closeOnSignal([...apps.reverse(), ...cleanups, dataDirectory], config.shutdownTimeoutMs);
 }
 
 function printBanner(
@@ -250,24 +258,18 @@ function printBanner(
 
 /** `runner-planner gateway|worker|planner`: one app alone, configured only by the environment. */
 export async function runApp(which: 'gateway' | 'worker' | 'planner'): Promise<void> {
-  const config = loadConfig();
-  const part: Closable =
-    which === 'gateway'
-      ? await startGateway(config).then((app) => ({
-          name: which,
-          close: () => app.close(),
-          pending: openConnections(app.app.server),
-        }))
-      : which === 'worker'
-        ? await startWorker(config).then((app) => ({
-            name: which,
-            close: () => app.close(),
-            pending: () => app.pending(),
-          }))
-        : await startPlanner(config).then((app) => ({
-            name: which,
-            close: () => app.close(),
-            pending: openConnections(app.app.server),
-          }));
-  closeOnSignal([part], config.shutdownTimeoutMs);
+  await runService(which, async (config): Promise<Service> => {
+    if (which === 'worker') {
+      const worker = await startWorker(config);
+      return {
+        log: worker.log,
+        parts: [{ name: which, close: () => worker.close(), pending: () => worker.pending() }],
+      };
+    }
+    const app = which === 'gateway' ? await startGateway(config) : await startPlanner(config);
+    return {
+      log: app.app.log,
+      parts: [{ name: which, close: () => app.close(), pending: openConnections(app.app.server) }],
+    };
+  });
 }

@@ -14,7 +14,10 @@ export interface Part {
 
 export interface ShutdownOptions {
   log: Log;
-  /** Closed in this order, each once the one before has closed (or failed to). */
+  /**
+   * Closed in this order, each once the one before has closed (or failed to). Walked as the
+   * process closes, so a caller may install the handlers first and add parts as they start.
+   */
   parts: readonly Part[];
   /** How long closing may take in all (SHUTDOWN_TIMEOUT); the process exits 1 after it. */
   timeoutMs: number;
@@ -54,12 +57,14 @@ const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
  */
 export function closeOnExit(options: ShutdownOptions): Shutdown {
   const { log, parts } = options;
-  const open = new Set(parts);
+  const closed = new Set<Part>();
   const stillOpen = () =>
-    [...open].map((part) => {
-      const pending = part.pending?.();
-      return pending === undefined ? part.name : `${part.name} (${pending})`;
-    });
+    parts
+      .filter((part) => !closed.has(part))
+      .map((part) => {
+        const pending = part.pending?.();
+        return pending === undefined ? part.name : `${part.name} (${pending})`;
+      });
   const listed = () => stillOpen().join(', ') || 'nothing';
 
   return closeWithGrace(
@@ -92,7 +97,7 @@ export function closeOnExit(options: ShutdownOptions): Shutdown {
           failed = true;
           log.error({ part: part.name, err: error }, `stopping ${part.name} failed: ${errorText(error)}`);
         }
-        open.delete(part);
+        closed.add(part);
       }
       // Logged above; close-with-grace exits 1 on a rejection (its own logger is off).
       if (failed) throw new ShutdownFailed();

@@ -1,6 +1,6 @@
 import { type Config, ConfigError, loadConfig } from '@runner-planner/config';
 import { closeOnExit, type Part } from './lifecycle.js';
-import { errorText, type Log } from './log.js';
+import { errorText, type Log, lineLog } from './log.js';
 
 /** A started app: where it logs, and what closes it, in order. */
 export interface Service {
@@ -9,21 +9,56 @@ export interface Service {
 }
 
 /**
- * An app's whole process (its `main.ts`): the configuration from the environment, `start`, then
- * `closeOnExit` with SHUTDOWN_TIMEOUT. A bad configuration, or a start that fails, is one line
- * on stderr and exit 1: there is no logger yet, and a person is reading.
+ * An app's whole process (its `main.ts`): the configuration from the environment, then
+ * `closeOnExit` with SHUTDOWN_TIMEOUT, then `start`. The handlers go in first so that a signal
+ * sent as soon as the app has logged that it is ready (or while it starts) closes it cleanly
+ * rather than killing it. A bad configuration, or a start that fails, is one line on stderr and
+ * exit 1: there is no logger yet, and a person is reading.
  */
 export async function runService(name: string, start: (config: Config) => Promise<Service>): Promise<void> {
   let config: Config;
-  let service: Service;
   try {
     config = loadConfig(process.env);
-    service = await start(config);
   } catch (error) {
-    process.stderr.write(
-      error instanceof ConfigError ? `${error.message}\n` : `${name} failed to start: ${errorText(error)}\n`,
-    );
-    process.exit(1);
+    failToStart(name, error);
   }
-  closeOnExit({ log: service.log, parts: service.parts, timeoutMs: config.shutdownTimeoutMs });
+  let log: Log = lineLog(name);
+  const current: Log = {
+    info: (details, message) => log.info(details, message),
+    warn: (details, message) => log.warn(details, message),
+    error: (details, message) => log.error(details, message),
+  };
+  const starting = start(config);
+  // A signal while the app starts waits for the start, then closes what it started: closeOnExit
+  // walks this array as it closes, so parts pushed meanwhile are closed after this one.
+  let closing = false;
+  const parts: Part[] = [
+    {
+      name: `${name} start`,
+      close: () => {
+        closing = true;
+        return starting.then(noop, noop);
+      },
+      stopped: `${name} start finished`,
+    },
+  ];
+  closeOnExit({ log: current, parts, timeoutMs: config.shutdownTimeoutMs });
+  try {
+    const service = await starting;
+    log = service.log;
+    // Once started, the start is nothing to wait for; while closing, the walk is past it.
+    if (!closing) parts.length = 0;
+    parts.push(...service.parts);
+  } catch (error) {
+    failToStart(name, error);
+  }
+}
+
+const noop = () => {};
+
+function failToStart(name: string, error: unknown): never {
+  process.stderr.write(
+    error instanceof ConfigError ? `${error.message}\n` : `${name} failed to start: ${errorText(error)}\n`,
+  );
+  process.exit(1);
 }

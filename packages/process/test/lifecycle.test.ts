@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/closing.mjs', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const CLOSING = fixture('closing.mjs');
+const STARTING = fixture('starting.mjs');
 
 interface Run {
   child: ChildProcess;
@@ -14,8 +16,8 @@ interface Run {
 }
 
 /** The fixture (it imports the built package: `pnpm build` first), once it says it is ready. */
-async function run(env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, [FIXTURE], {
+async function run(env: Record<string, string>, script = CLOSING): Promise<Run> {
+  const child = spawn(process.execPath, [script], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -110,5 +112,28 @@ describe.concurrent('closeOnExit', () => {
     expect(result.code).toBe(1);
     expect(result.err).toEqual([`fixture: uncaught error, shutting down: ${message}`]);
     expect(result.out).toEqual(['fixture: gateway stopped', 'fixture: worker stopped']);
+  });
+});
+
+describe.concurrent('runService', () => {
+  // The apps log their ready line from inside start; a signal sent as soon as it shows (a person
+  // at Ctrl-C, a test, a supervisor) used to meet Node's default handler and kill the process.
+  it('a signal sent while start is still running waits for it, then closes what it started', async () => {
+    const result = await end(await run({ START_MS: '500' }, STARTING), 'SIGINT');
+    expect(result.code).toBe(0);
+    expect(result.out).toEqual([
+      'fixture: SIGINT: shutting down',
+      'app: fixture start finished',
+      'app: server stopped',
+    ]);
+    expect(result.err).toEqual([]);
+  });
+
+  it("once started, a signal closes the parts through the app's own log", async () => {
+    const started = await run({ START_MS: '0' }, STARTING);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const result = await end(started, 'SIGTERM');
+    expect(result.code).toBe(0);
+    expect(result.out).toEqual(['app: SIGTERM: shutting down', 'app: server stopped']);
   });
 });
