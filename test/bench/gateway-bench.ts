@@ -78,11 +78,12 @@ export async function runGatewayBench(
   const queue = new Queue(WEBHOOK_QUEUE, { connection: { url: space.redisUrl }, prefix: space.prefix });
   cleanup.add('gateway benchmark queue client', () => queue.close());
 
-  // A realistic queued workflow_job for a self-hosted runner; the same body and signature for
-  // every request, with a fresh X-GitHub-Delivery each (autocannon's idReplacement).
+  // A realistic queued workflow_job for a self-hosted runner; every request sends it with its own
+  // job id (so its own body and signature) and its own X-GitHub-Delivery.
+  const marker = '4100000000';
   const body = webhookBody(
     {
-      jobId: 4_100_000_000,
+      jobId: Number(marker),
       action: 'queued',
       labels: ['self-hosted', 'linux', 'x64', 'jammy', 'large'],
       at: 0,
@@ -168,7 +169,7 @@ export async function runGatewayBench(
     autocannonRate: {} as GatewayResult['autocannonRate'],
     pacedRate: {} as GatewayResult['pacedRate'],
   };
-  const common = { body, signature, seconds, warmupSeconds };
+  const common = { body, marker, seconds, warmupSeconds };
   // Alternating order (B G, G B, B G) so neither side always runs on a warmer machine.
   for (const name of ['baseline', 'gateway'] as const) {
     const side = sides[name];

@@ -1,11 +1,14 @@
 // A load generator process: autocannon against one URL, a warm-up and then the measured run.
+import { randomInt, randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { input, runChild, selfCpu, send } from './child-protocol.js';
+import { uniqueBody } from './unique-body.js';
 
 export interface AutocannonInput {
   url: string;
   body: string;
-  signature: string;
+  /** A 10-digit number in `body` each request replaces with its own (see unique-body.ts). */
+  marker: string;
   connections: number;
   seconds: number;
   warmupSeconds: number;
@@ -32,22 +35,40 @@ export interface AutocannonOutput {
   latency: { p50Ms: number; p99Ms: number; maxMs: number; meanMs: number };
 }
 
+/**
+ * The next body variant: each process starts at a random one, so the warm-up, the measured run
+ * and the other side's processes do not resend each other's bodies within the replay window.
+ */
+let sent = randomInt(0, 5_000_000_000);
+
 function run(options: AutocannonInput, seconds: number): Promise<autocannon.Result> {
   return autocannon({
     url: options.url,
     method: 'POST',
     connections: options.connections,
     duration: seconds,
-    // Every request gets its own delivery id: `[<id>]` is replaced anywhere in the request.
-    idReplacement: true,
     headers: {
       'content-type': 'application/json',
       'user-agent': 'GitHub-Hookshot/bench',
       'x-github-event': 'workflow_job',
-      'x-github-delivery': '[<id>]',
-      'x-hub-signature-256': options.signature,
     },
-    body: options.body,
+    // Every request gets its own body, signature and delivery id.
+    requests: [
+      {
+        setupRequest: (request) => {
+          const { body, signature } = uniqueBody(options.body, options.marker, sent++);
+          return {
+            ...request,
+            body,
+            headers: {
+              ...request.headers,
+              'x-github-delivery': randomUUID(),
+              'x-hub-signature-256': signature,
+            },
+          };
+        },
+      },
+    ],
     ...(options.overallRate === undefined
       ? {}
       : {

@@ -1,13 +1,15 @@
-// A load generator process: the same signed body at a fixed rate, open loop (see pacer.ts).
-import { randomUUID } from 'node:crypto';
+// A load generator process: signed bodies at a fixed rate, open loop (see pacer.ts).
+import { randomInt, randomUUID } from 'node:crypto';
 import { input, runChild, selfCpu, send } from './child-protocol.js';
 import { sendPaced } from './pacer.js';
 import { latency } from './stats.js';
+import { uniqueBody } from './unique-body.js';
 
 export interface PacedInput {
   url: string;
   body: string;
-  signature: string;
+  /** A 10-digit number in `body` each request replaces with its own (see unique-body.ts). */
+  marker: string;
   perSecond: number;
   seconds: number;
   warmupSeconds: number;
@@ -33,7 +35,9 @@ export interface PacedOutput {
 
 runChild(async () => {
   const options = input<PacedInput>();
-  const request = () => ({ body: options.body, signature: options.signature, delivery: randomUUID() });
+  // A random first variant: no other load process resends these bodies (see load-autocannon.ts).
+  let sent = randomInt(0, 5_000_000_000);
+  const request = () => ({ ...uniqueBody(options.body, options.marker, sent++), delivery: randomUUID() });
   let warmupOk = 0;
   if (options.warmupSeconds > 0) {
     const warmup = await sendPaced({

@@ -100,8 +100,9 @@ export function gatewayTable(result: GatewayResult): Table {
     title: 'Gateway',
     rows,
     notes: [
-      `Payload: one ${count(result.payloadBytes)}-byte queued workflow_job (from @octokit/webhooks-examples), ` +
-        'signed once; every request has its own X-GitHub-Delivery. Each measured run follows a ' +
+      `Payload: a ${count(result.payloadBytes)}-byte queued workflow_job (from @octokit/webhooks-examples) ` +
+        'with its own job id, so its own body and signature, and its own X-GitHub-Delivery in every request ' +
+        '(the gateway queues a body once per replay window). Each measured run follows a ' +
         `${result.warmupSeconds} s warm-up of the same kind against the same side, in its own load-generator process.`,
       loadNote('max throughput, gateway', max.gateway),
       loadNote('max throughput, baseline', max.baseline),
