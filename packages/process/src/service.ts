@@ -28,21 +28,23 @@ export async function runService(name: string, start: (config: Config) => Promis
     warn: (details, message) => log.warn(details, message),
     error: (details, message) => log.error(details, message),
   };
-  const starting = start(config);
   // A signal while the app starts waits for the start, then closes what it started: closeOnExit
   // walks this array as it closes, so parts pushed meanwhile are closed after this one.
+  let starting: Promise<Service> | undefined;
   let closing = false;
   const parts: Part[] = [
     {
       name: `${name} start`,
       close: () => {
         closing = true;
-        return starting.then(noop, noop);
+        return Promise.resolve(starting).then(noop, noop);
       },
       stopped: `${name} start finished`,
     },
   ];
+  // Before start runs: whatever it prints may be the line a supervisor or a person acts on.
   closeOnExit({ log: current, parts, timeoutMs: config.shutdownTimeoutMs });
+  starting = start(config);
   try {
     const service = await starting;
     log = service.log;
