@@ -1,4 +1,5 @@
 import { emitterEventNames } from '@octokit/webhooks';
+import { httpMethod, httpServerMetric } from '@runner-planner/http-metrics';
 import { Counter, collectDefaultMetrics, Histogram, type Registry } from 'prom-client';
 import type { Platform } from './delivery.js';
 
@@ -84,32 +85,6 @@ function oneOf(known: ReadonlySet<string>, value: string): string {
   return known.has(value) ? value : 'other';
 }
 
-/** HTTP methods as OpenTelemetry names them; anything else is `_OTHER` (semantic conventions). */
-const HTTP_METHODS: ReadonlySet<string> = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'TRACE',
-]);
-
-/**
- * A Fastify route pattern as an OpenTelemetry `http.route` (Go's `{name}` placeholders, as
- * the original's routes read); empty when no route matched, which the original's dashboard
- * shows as `unknown`.
- */
-export function httpRoute(pattern: string | undefined): string {
-  if (pattern === undefined) return '';
-  return pattern.replace(/:(\w+)/g, '{$1}');
-}
-
-/** Bucket boundaries OpenTelemetry advises for `http.server.request.duration`. */
-const OTEL_HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-
 /**
  * Registers the gateway's metrics on `registry`. A registry shared with another app of the same
  * process (the all-in-one start) may already hold them: they are reused, not registered twice.
@@ -180,7 +155,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
         registers: [registry],
       }),
   );
-  const serverDuration = httpServerDuration(registry);
+  const serverDuration = httpServerMetric(registry);
 
   return {
     received: {
@@ -214,37 +189,13 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     },
     observeRequest({ route, method, statusCode, seconds }) {
       // The route pattern, not the URL: unknown paths must not create a series each.
-      const knownMethod = HTTP_METHODS.has(method) ? method : 'other';
       requestDuration.observe(
-        { route: route ?? 'unmatched', method: knownMethod, status_code: String(statusCode) },
+        { route: route ?? 'unmatched', method: httpMethod(method), status_code: String(statusCode) },
         seconds,
       );
-      serverDuration.observe(
-        {
-          http_route: httpRoute(route),
-          http_request_method: HTTP_METHODS.has(method) ? method : '_OTHER',
-          http_response_status_code: String(statusCode),
-        },
-        seconds,
-      );
+      serverDuration.observe({ route, method, statusCode, seconds });
     },
   };
-}
-
-/** `http.server.request.duration` of the OpenTelemetry semantic conventions, as Prometheus names it. */
-function httpServerDuration(registry: Registry) {
-  return reuse(
-    registry,
-    'http_server_request_duration_seconds',
-    (name) =>
-      new Histogram<'http_route' | 'http_request_method' | 'http_response_status_code'>({
-        name,
-        help: 'Duration of HTTP server requests (OpenTelemetry semantic conventions).',
-        labelNames: ['http_route', 'http_request_method', 'http_response_status_code'],
-        buckets: OTEL_HTTP_BUCKETS,
-        registers: [registry],
-      }),
-  );
 }
 
 function counter<T extends string>(

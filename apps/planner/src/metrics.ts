@@ -1,4 +1,5 @@
 import type { Database, IncompleteJobCounts } from '@runner-planner/database';
+import { type HttpServerObservation, httpServerMetric } from '@runner-planner/http-metrics';
 import {
   closeQueuesAndConnection,
   producerConnection,
@@ -57,40 +58,6 @@ export interface PlannerMetrics {
   observeHttpServer(observation: HttpServerObservation): void;
   /** Closes the Redis connection the collectors use; the metrics stay registered. */
   close(): Promise<void>;
-}
-
-export interface HttpServerObservation {
-  /** The matched route pattern (`/api/v1/flavors/:name`); undefined when no route matched. */
-  route: string | undefined;
-  method: string;
-  statusCode: number;
-  seconds: number;
-}
-
-/** HTTP methods as OpenTelemetry names them; anything else is `_OTHER` (semantic conventions). */
-const HTTP_METHODS: ReadonlySet<string> = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'TRACE',
-]);
-
-/** Bucket boundaries OpenTelemetry advises for `http.server.request.duration`. */
-const OTEL_HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-
-/**
- * A Fastify route pattern as an OpenTelemetry `http.route`, with the original planner's `{name}`
- * placeholders (its dashboard filters on `/api/v1/flavors/{name}/pressure`); empty when no route
- * matched, which that dashboard shows as `unknown`.
- */
-export function httpRoute(pattern: string | undefined): string {
-  if (pattern === undefined) return '';
-  return pattern.replace(/:(\w+)/g, '{$1}');
 }
 
 /** How long a scrape waits for a Redis connection that is not ready. */
@@ -153,17 +120,7 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
     return readingPressures;
   };
 
-  const httpServerDuration =
-    (registry.getSingleMetric('http_server_request_duration_seconds') as
-      | Histogram<'http_route' | 'http_request_method' | 'http_response_status_code'>
-      | undefined) ??
-    new Histogram({
-      name: 'http_server_request_duration_seconds',
-      help: 'Duration of HTTP server requests (OpenTelemetry semantic conventions).',
-      labelNames: ['http_route', 'http_request_method', 'http_response_status_code'],
-      buckets: OTEL_HTTP_BUCKETS,
-      registers: [registry],
-    });
+  const httpServer = httpServerMetric(registry);
 
   const httpRequestDuration =
     (registry.getSingleMetric('runner_planner_planner_request_duration_seconds') as
@@ -344,16 +301,7 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
       return entry.text;
     },
     httpRequestDuration,
-    observeHttpServer({ route, method, statusCode, seconds }) {
-      httpServerDuration.observe(
-        {
-          http_route: httpRoute(route),
-          http_request_method: HTTP_METHODS.has(method) ? method : '_OTHER',
-          http_response_status_code: String(statusCode),
-        },
-        seconds,
-      );
-    },
+    observeHttpServer: (observation) => httpServer.observe(observation),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,0 +1,7 @@
+export {
+  type HttpServerMetric,
+  type HttpServerObservation,
+  httpMethod,
+  httpRoute,
+  httpServerMetric,
+} from './http-server.js';
