@@ -316,37 +316,15 @@ export class PlannerClient {
     const minBackoff = options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
     const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
     const idleTimeout = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    const url = `${this.baseUrl}${pressurePath(flavor, true)}`;
-    let last: PressureSnapshot | undefined;
-    let failures = 0;
+    const state: FollowState = { last: undefined, failures: 0 };
 
     while (!signal.aborted) {
-      let reason: unknown;
       // Each connection has its own controller: the idle timer and the end of the loop cut it.
       const connection = new AbortController();
       const unlink = linkSignal(signal, connection);
+      let reason: unknown;
       try {
-        const response = await this.fetch(url, {
-          headers: { authorization: `Bearer ${this.token}`, accept: 'application/x-ndjson' },
-          signal: connection.signal,
-        });
-        if (!response.ok) {
-          const text = await response.text().catch(() => '');
-          const error = plannerError(response.status, text, `GET ${pressurePath(flavor, true)}`);
-          if (!isRetryableStatus(response.status)) throw error;
-          reason = error;
-        } else if (response.body === null) {
-          reason = new StreamDropped('the planner sent no body');
-        } else {
-          for await (const snapshot of readSnapshots(response.body, connection, idleTimeout)) {
-            failures = 0;
-            if (last === undefined || !sameSnapshot(snapshot, last)) {
-              last = snapshot;
-              yield copySnapshot(snapshot);
-            }
-          }
-          reason = connection.signal.reason ?? new StreamDropped('the planner ended the stream');
-        }
+        reason = yield* this.followConnection(flavor, connection, idleTimeout, state);
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof PlannerError) throw error;
@@ -356,11 +334,42 @@ export class PlannerClient {
         unlink();
       }
       if (signal.aborted) return;
-      const delay = backoffDelay(failures, minBackoff, maxBackoff);
-      failures += 1;
+      const delay = backoffDelay(state.failures, minBackoff, maxBackoff);
+      state.failures += 1;
       options.onReconnect?.(reason, delay);
       await sleep(delay, signal);
     }
+  }
+
+  /**
+   * One connection of `followPressure`: yields each snapshot that differs from the last one, and
+   * returns why the connection ended when a retry may help. Throws a status no retry can fix.
+   */
+  private async *followConnection(
+    flavor: string,
+    connection: AbortController,
+    idleTimeout: number,
+    state: FollowState,
+  ): AsyncGenerator<PressureSnapshot, unknown, undefined> {
+    const response = await this.fetch(`${this.baseUrl}${pressurePath(flavor, true)}`, {
+      headers: { authorization: `Bearer ${this.token}`, accept: 'application/x-ndjson' },
+      signal: connection.signal,
+    });
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      const error = plannerError(response.status, text, `GET ${pressurePath(flavor, true)}`);
+      if (!isRetryableStatus(response.status)) throw error;
+      return error;
+    }
+    if (response.body === null) return new StreamDropped('the planner sent no body');
+    for await (const snapshot of readSnapshots(response.body, connection, idleTimeout)) {
+      state.failures = 0;
+      if (state.last === undefined || !sameSnapshot(snapshot, state.last)) {
+        state.last = snapshot;
+        yield copySnapshot(snapshot);
+      }
+    }
+    return connection.signal.reason ?? new StreamDropped('the planner ended the stream');
   }
 
   /** A request whose answer is JSON. */
@@ -393,6 +402,14 @@ export class PlannerClient {
     }
     return response;
   }
+}
+
+/** What `followPressure` carries across connections. */
+interface FollowState {
+  /** The last snapshot yielded: a reconnection repeats it only if the value moved. */
+  last: PressureSnapshot | undefined;
+  /** Connections in a row that delivered nothing, for the backoff. */
+  failures: number;
 }
 
 function segment(value: string): string {
