@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { adminUrlFromEnv, intFromEnv, listFromEnv } from '@runner-planner/bench-kit';
 
 /** Sizes and rates; each can be changed through the environment (smaller for a quick smoke run). */
 export interface BenchConfig {
@@ -29,26 +30,6 @@ export interface BenchConfig {
 export const BENCH_NAMES = ['gateway', 'worker', 'e2e'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
-function intFromEnv(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0) {
-    throw new Error(`${name} must be a positive integer, got "${value}"`);
-  }
-  return parsed;
-}
-
-function ratesFromEnv(name: string, fallback: number[]): number[] {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const rates = value.split(',').map((item) => Number(item.trim()));
-  if (rates.some((rate) => !Number.isSafeInteger(rate) || rate <= 0)) {
-    throw new Error(`${name} must be positive integers separated by commas, got "${value}"`);
-  }
-  return rates;
-}
-
 function onlyFromEnv(): BenchName[] {
   const value = process.env.BENCH_ONLY;
   if (value === undefined || value === '') return [...BENCH_NAMES];
@@ -63,7 +44,7 @@ function onlyFromEnv(): BenchName[] {
 
 export function loadConfig(): BenchConfig {
   const config: BenchConfig = {
-    adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    adminUrl: adminUrlFromEnv(),
     only: onlyFromEnv(),
     gateway: {
       seconds: intFromEnv('BENCH_GATEWAY_SECONDS', 20),
@@ -77,7 +58,7 @@ export function loadConfig(): BenchConfig {
       concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
     },
     e2e: {
-      rates: ratesFromEnv('BENCH_E2E_RATES', [500, 150]),
+      rates: listFromEnv('BENCH_E2E_RATES', [500, 150]),
       seconds: intFromEnv('BENCH_E2E_SECONDS', 30),
       concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
       pollMs: intFromEnv('BENCH_E2E_POLL_MS', 10),

@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import {
+  type Cleanup,
+  type CpuUsage,
+  formatCpu,
+  type Latency,
+  latency,
+  nowMs,
+  pidsOf,
+  probeCpu,
+  sleep,
+} from '@runner-planner/bench-kit';
 import { PRESSURE_CHANNEL } from '@runner-planner/database';
+import { createScratchDatabase } from '@runner-planner/database/testing';
 import { WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { startApp } from '../support/apps.js';
-import type { Cleanup } from './cleanup.js';
 import type { BenchConfig } from './config.js';
-import { type CpuUsage, formatCpu, pidsOf, probeCpu } from './cpu.js';
 import { prepareDatabase } from './database.js';
 import { type PacedOutcome, sendPaced } from './pacer.js';
 import { BENCH_SECRET, type BenchEvent, benchFlavors, eventSequence, sign, webhookBody } from './payloads.js';
-import { createScratchDatabase } from './scratch.js';
-import { type Latency, latency, nowMs, sleep } from './stats.js';
 import { sampleWaits, type WaitSamples } from './waits.js';
 
 export interface E2eResult {

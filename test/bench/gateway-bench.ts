@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import {
+  type Cleanup,
+  type CpuProbe,
+  type CpuUsage,
+  formatCpu,
+  pidsOf,
+  probeCpu,
+} from '@runner-planner/bench-kit';
 import { WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, startApp } from '../support/apps.js';
-import type { Cleanup } from './cleanup.js';
 import type { BenchConfig } from './config.js';
-import { type CpuProbe, type CpuUsage, formatCpu, pidsOf, probeCpu } from './cpu.js';
 import type { AutocannonInput, AutocannonOutput } from './load-autocannon.js';
 import type { PacedInput, PacedOutput } from './load-paced.js';
 import { BENCH_SECRET, sign, webhookBody } from './payloads.js';

@@ -1,8 +1,9 @@
 // A load generator process: signed bodies at a fixed rate, open loop (see pacer.ts).
+
 import { randomInt, randomUUID } from 'node:crypto';
+import { latency } from '@runner-planner/bench-kit';
 import { input, runChild, selfCpu, send } from './child-protocol.js';
 import { sendPaced } from './pacer.js';
-import { latency } from './stats.js';
 import { uniqueBody } from './unique-body.js';
 
 export interface PacedInput {

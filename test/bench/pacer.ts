@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { nowMs, sleep } from './stats.js';
+import { nowMs, sleep } from '@runner-planner/bench-kit';
 
 export interface PacedRequest {
   body: string;

@@ -2,7 +2,18 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Flavor } from '@runner-planner/core';
 import type { Envelope } from '@runner-planner/queue';
-import { seededRandom } from './stats.js';
+
+/** A deterministic pseudo-random generator (mulberry32), so every run sends the same events. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
 
 /** The webhook secret every side of every benchmark is configured with. */
 export const BENCH_SECRET = 'runner-planner-bench-secret';

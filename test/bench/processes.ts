@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { type Cleanup, sleep } from '@runner-planner/bench-kit';
 import type { ChildMessage } from './child-protocol.js';
-import type { Cleanup } from './cleanup.js';
-import { sleep } from './stats.js';
 
 /** `node --import tsx <script>`: a TypeScript file of this folder as its own process. */
 function spawnScript(script: string, args: string[], env: Record<string, string>): ChildProcess {

@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { type CpuUsage, formatCpu } from './cpu.js';
+import { type CpuUsage, formatCpu } from '@runner-planner/bench-kit';
 import type { E2eResult } from './e2e-bench.js';
 import type { GatewayResult, Measured } from './gateway-bench.js';
 import { formatWaits } from './waits.js';
@@ -211,9 +210,4 @@ export function markdown(table: Table): string {
   ];
   if (table.notes.length > 0) lines.push('', ...table.notes.map((note) => `- ${note}`));
   return lines.join('\n');
-}
-
-export async function writeJson(path: URL, report: unknown): Promise<void> {
-  await mkdir(new URL('.', path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
 }

@@ -1,22 +1,19 @@
 // Ingestion benchmarks (issue 3): gateway, worker and end to end, against the built apps.
 // `pnpm --filter @runner-planner/e2e bench` (builds first). See docs/benchmarks.md.
+
 import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { Cleanup, exitWhenDone, formatLoad, progressLog, writeJson } from '@runner-planner/bench-kit';
+import { serverVersion } from '@runner-planner/database/testing';
 import { TEST_REDIS_URL } from '@runner-planner/testkit';
-import { Cleanup } from './cleanup.js';
 import { type BenchName, loadConfig } from './config.js';
 import { runE2eBench } from './e2e-bench.js';
 import { runGatewayBench } from './gateway-bench.js';
 import { redisVersion } from './redis-stats.js';
-import { e2eTable, gatewayTable, markdown, type Table, workerTable, writeJson } from './report.js';
-import { serverVersion } from './scratch.js';
+import { e2eTable, gatewayTable, markdown, type Table, workerTable } from './report.js';
 import { runWorkerBench } from './worker-bench.js';
 
 const RESULTS = new URL('./results/latest.json', import.meta.url);
-const started = Date.now();
-const log = (message: string) =>
-  console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}`);
-
-const loads = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
+const log = progressLog();
 
 async function main(): Promise<boolean> {
   const config = loadConfig();
@@ -37,7 +34,7 @@ async function main(): Promise<boolean> {
     postgres: await serverVersion(config.adminUrl),
     redis: await redisVersion(TEST_REDIS_URL),
   };
-  log(`machine: ${JSON.stringify(machine)}; load average ${loads(loadAtStart)}`);
+  log(`machine: ${JSON.stringify(machine)}; load average ${formatLoad(loadAtStart)}`);
   const results: Partial<Record<BenchName, unknown>> = {};
   const tables: Table[] = [];
   try {
@@ -67,7 +64,7 @@ async function main(): Promise<boolean> {
   const loadAtEnd = loadavg();
   const machineLine =
     `${machine.cpus} cores (nproc), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, ` +
-    `Redis ${machine.redis}; load average (1, 5, 15 min) at start ${loads(loadAtStart)}, at end ${loads(loadAtEnd)}.`;
+    `Redis ${machine.redis}; load average (1, 5, 15 min) at start ${formatLoad(loadAtStart)}, at end ${formatLoad(loadAtEnd)}.`;
   const text = [machineLine, ...tables.map(markdown)].join('\n\n');
   console.log(`\n${text}\n`);
   await writeJson(RESULTS, {
@@ -82,13 +79,4 @@ async function main(): Promise<boolean> {
   return tables.every((table) => table.rows.every((row) => row.pass !== false));
 }
 
-main().then(
-  (passed) => {
-    // Goals are reported, not enforced, unless BENCH_STRICT=1.
-    if (!passed && process.env.BENCH_STRICT === '1') process.exitCode = 1;
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+void exitWhenDone(main());

@@ -1,5 +1,5 @@
+import { sleep } from '@runner-planner/bench-kit';
 import pg from 'pg';
-import { sleep } from './stats.js';
 
 /** What a backend is running, from its statement text (triggers run inside these). */
 const STATEMENT_KIND = `CASE

@@ -1,17 +1,15 @@
+import { type Cleanup, type CpuUsage, formatCpu, pidsOf, probeCpu, sleep } from '@runner-planner/bench-kit';
 import { decodeWebhookBody, parseGitHubWorkflowJob } from '@runner-planner/core';
 import { Database } from '@runner-planner/database';
+import { createScratchDatabase, type ScratchDatabase } from '@runner-planner/database/testing';
 import { createWebhookProducer, type Envelope, WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
 import { applyJobEvent } from '@runner-planner/worker';
 import { Queue } from 'bullmq';
 import { startApp } from '../support/apps.js';
-import type { Cleanup } from './cleanup.js';
 import type { BenchConfig } from './config.js';
-import { type CpuUsage, formatCpu, pidsOf, probeCpu } from './cpu.js';
 import { type JobTableSummary, prepareDatabase, summarizeJobs } from './database.js';
 import { benchFlavors, envelopeOf, eventSequence, webhookBody } from './payloads.js';
-import { createScratchDatabase, type ScratchDatabase } from './scratch.js';
-import { sleep } from './stats.js';
 import { formatWaits, sampleWaits, type WaitSamples } from './waits.js';
 
 export interface WorkerSideResult {

@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@runner-planner/config';
 import { Database } from '@runner-planner/database';
-import { openTestSql } from '@runner-planner/database/testing';
-import { buildPlanner } from '@runner-planner/planner';
-import { createTestDatabase, type TestDatabase } from '@runner-planner/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The original planner's schema and writers, shared with the database package's import tests.
 import {
   createOriginalPlanner,
   type OriginalPlanner,
+  openTestSql,
   workflowJobPayload,
-} from '../../../packages/database/test/original-planner.js';
+} from '@runner-planner/database/testing';
+import { buildPlanner } from '@runner-planner/planner';
+import { createTestDatabase, type TestDatabase } from '@runner-planner/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, cleanEnv, runCli } from './support.js';
 
 /** runner-planner's database, created empty and never migrated: the import comes before any start. */

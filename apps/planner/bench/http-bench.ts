@@ -1,7 +1,6 @@
 // Benchmark 2: GET /api/v1/flavors/_/pressure on the planner vs a bare node:http + pg server
 // running the same SQL, both loaded by autocannon from its own process; plus the SQL alone.
-import type { Cleanup } from '../../../test/bench/cleanup.js';
-import { type CpuUsage, pidsOf, probeCpu } from '../../../test/bench/cpu.js';
+import { type Cleanup, type CpuUsage, pidsOf, probeCpu, roundOrder } from '@runner-planner/bench-kit';
 import type { PlannerBenchConfig } from './config.js';
 import type { AutocannonInput, AutocannonOutput } from './load-autocannon.js';
 import type { PlannerUnderTest } from './planner-process.js';
@@ -156,8 +155,7 @@ export async function runHttpBench(context: HttpContext): Promise<HttpResult> {
     let turn = 0;
     for (const connections of config.httpConnections) {
       for (let round = 0; round < config.httpRounds; round++) {
-        const sides: Side[] = turn++ % 2 === 0 ? ['planner', 'baseline'] : ['baseline', 'planner'];
-        for (const side of sides) {
+        for (const side of roundOrder<Side>(['planner', 'baseline'], turn++)) {
           const server = servers[side];
           log(`autocannon: ${side}, ${connections} connections, round ${round + 1}`);
           const input: AutocannonInput = {

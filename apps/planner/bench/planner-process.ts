@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { Cleanup } from '../../../test/bench/cleanup.js';
+import type { Cleanup } from '@runner-planner/bench-kit';
 import { type BenchProcess, freePort, profileArgs, spawnNode, waitHealthy } from './processes.js';
 
 export interface PlannerUnderTest {

@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Cleanup } from '../../../test/bench/cleanup.js';
-import { sleep } from '../../../test/bench/stats.js';
+import { type Cleanup, sleep } from '@runner-planner/bench-kit';
 
 /** Raises the open-files limit as far as allowed, then becomes the given command (same pid). */
 const WITH_MANY_FILES = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"';
@@ -101,14 +99,6 @@ export async function waitHealthy(proc: BenchProcess, url: string, timeoutMs = 6
     if (ok) return;
     await sleep(100);
   }
-}
-
-/** Resident and peak resident memory of a process in MiB (VmRSS, VmHWM of /proc/<pid>/status). */
-export async function memoryMiB(pid: number): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) =>
-    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
 /** Receives a child's IPC messages in order; `next(type)` waits for the next one of that type. */

@@ -1,23 +1,24 @@
 // The planner benchmark (issue 4): see docs/benchmarks.md, "Planner (issue 4)".
 import { cpus, loadavg, totalmem } from 'node:os';
+import { Cleanup, exitWhenDone, formatLoad, progressLog, writeJson } from '@runner-planner/bench-kit';
 import { loadConfig as loadPlannerConfig } from '@runner-planner/config';
 import { Database, migrate } from '@runner-planner/database';
-import { openTestSql } from '@runner-planner/database/testing';
-import { createScratchDatabase, serverVersion } from '../../../packages/database/bench/database.js';
-import { loadDataAt } from '../../../packages/database/bench/load.js';
-import { Cleanup } from '../../../test/bench/cleanup.js';
+import {
+  createScratchDatabase,
+  loadDataAt,
+  openTestSql,
+  serverVersion,
+} from '@runner-planner/database/testing';
 import { loadConfig } from './config.js';
 import { runHttpBench } from './http-bench.js';
 import { newAdminToken, type PlannerSettings, startPlannerProcess } from './planner-process.js';
-import { httpMarkdown, streamGoals, streamsMarkdown, writeJson } from './report.js';
+import { httpMarkdown, streamGoals, streamsMarkdown } from './report.js';
 import { runStreamsBench } from './streams-bench.js';
 
 const RESULTS = new URL('./results/latest.json', import.meta.url);
 /** Long enough that no heartbeat line lands in the measured part. */
 const HEARTBEAT_SECONDS = 300;
-const started = Date.now();
-const log = (message: string) =>
-  console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}`);
+const log = progressLog();
 
 async function dataShape(url: string): Promise<Record<string, number>> {
   const sql = openTestSql(url, { max: 1 });
@@ -37,7 +38,7 @@ async function dataShape(url: string): Promise<Record<string, number>> {
 async function main(cleanup: Cleanup): Promise<boolean> {
   const config = loadConfig();
   const loadAtStart = loadavg();
-  const scratch = await createScratchDatabase(config.data.adminUrl);
+  const scratch = await createScratchDatabase(config.adminUrl);
   cleanup.add(`drop ${scratch.name}`, async () => {
     await scratch.drop();
     log(`dropped ${scratch.name}`);
@@ -93,11 +94,10 @@ async function main(cleanup: Cleanup): Promise<boolean> {
 
   const loadAtEnd = loadavg();
   const goals = streamGoals(streams);
-  const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
   const markdown = [
     `### Pressure streams\n\n${streamsMarkdown(streams, goals)}`,
     `### GET /api/v1/flavors/_/pressure (${http.bodyBytes} bytes)\n\n${httpMarkdown(http)}`,
-    `Load average (1, 5, 15 min) at start: ${load(loadAtStart)}; at end: ${load(loadAtEnd)}.`,
+    `Load average (1, 5, 15 min) at start: ${formatLoad(loadAtStart)}; at end: ${formatLoad(loadAtEnd)}.`,
   ].join('\n\n');
   console.log(`\n${markdown}\n`);
   await writeJson(RESULTS, {
@@ -110,7 +110,7 @@ async function main(cleanup: Cleanup): Promise<boolean> {
       postgres: await serverVersion(scratch.url),
       loadAverage: { start: loadAtStart, end: loadAtEnd },
     },
-    config: { ...config, data: { jobs: config.data.jobs, incompleteJobs: config.data.incompleteJobs } },
+    config: { ...config, adminUrl: undefined },
     data: shape,
     goals,
     streams,
@@ -138,15 +138,4 @@ const interrupted = (signal: NodeJS.Signals) => {
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
-main(cleanup)
-  .then(
-    (passed) => {
-      // Goals are reported, not enforced, unless BENCH_STRICT=1.
-      if (!passed && process.env.BENCH_STRICT === '1') process.exitCode = 1;
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  )
-  .finally(finish);
+void exitWhenDone(main(cleanup)).finally(finish);

@@ -1,8 +1,9 @@
 // The pure-SQL figure: the planner's pressure statement, per platform as the route issues it,
 // through a bare pg pool (no ORM) from `concurrency` callers in a loop; no HTTP.
+
+import { type Latency, latency } from '@runner-planner/bench-kit';
 import { PLATFORMS } from '@runner-planner/core';
 import { openTestSql, type TestSql } from '@runner-planner/database/testing';
-import { type Latency, latency } from '../../../test/bench/stats.js';
 
 export interface SqlLoopResult {
   concurrency: number;

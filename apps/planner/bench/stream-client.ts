@@ -1,7 +1,7 @@
 // The stream client: its own process, opening thousands of pressure streams on one planner and
 // timing when each receives the line a change causes. Driven over IPC (stream-protocol.ts).
 import http from 'node:http';
-import { nowMs, sleep } from '../../../test/bench/stats.js';
+import { nowMs, sleep } from '@runner-planner/bench-kit';
 import type { FromStreamClient, ToStreamClient } from './stream-protocol.js';
 
 interface Stream {

@@ -1,14 +1,20 @@
 // Benchmark 1: many pressure streams on one planner process; how fast a change reaches all of them.
+
+import {
+  type Cleanup,
+  type Latency,
+  latency,
+  memoryMiB,
+  nowMs,
+  processCpuSeconds,
+  sleep,
+} from '@runner-planner/bench-kit';
 import type { Flavor, NewJob } from '@runner-planner/core';
 import type { Database } from '@runner-planner/database';
-import type { TestSql } from '@runner-planner/database/testing';
-import { benchFlavors } from '../../../packages/database/bench/data.js';
-import type { Cleanup } from '../../../test/bench/cleanup.js';
-import { processCpuSeconds } from '../../../test/bench/cpu.js';
-import { type Latency, latency, nowMs, sleep } from '../../../test/bench/stats.js';
+import { benchFlavors, type TestSql } from '@runner-planner/database/testing';
 import type { PlannerBenchConfig } from './config.js';
 import type { PlannerUnderTest } from './planner-process.js';
-import { Inbox, memoryMiB, spawnNode, tsArgs } from './processes.js';
+import { Inbox, spawnNode, tsArgs } from './processes.js';
 import type { FromStreamClient, ToStreamClient } from './stream-protocol.js';
 
 const LISTENER = 'runner-planner-pressure-listener';

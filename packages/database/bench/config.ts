@@ -1,9 +1,9 @@
+import { adminUrlFromEnv, type DataSize, dataSizeFromEnv, intFromEnv } from '@runner-planner/bench-kit';
+
 /** Sizes and iteration counts; each can be lowered through the environment for a quick smoke run. */
-export interface BenchConfig {
+export interface BenchConfig extends DataSize {
   /** Admin URL of the server: the benchmark creates and drops its own database there. */
   adminUrl: string;
-  jobs: number;
-  incompleteJobs: number;
   /** getPressures calls per side, split evenly over `pressureRounds`. */
   pressureIterations: number;
   pressureRounds: number;
@@ -19,21 +19,10 @@ export interface BenchConfig {
   reassignRounds: number;
 }
 
-function intFromEnv(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0) {
-    throw new Error(`${name} must be a positive integer, got "${value}"`);
-  }
-  return parsed;
-}
-
 export function loadConfig(): BenchConfig {
-  const config: BenchConfig = {
-    adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
-    jobs: intFromEnv('BENCH_JOBS', 1_000_000),
-    incompleteJobs: intFromEnv('BENCH_INCOMPLETE_JOBS', 50_000),
+  return {
+    adminUrl: adminUrlFromEnv(),
+    ...dataSizeFromEnv(),
     pressureIterations: intFromEnv('BENCH_PRESSURE_ITERATIONS', 2_000),
     pressureRounds: 4,
     pressureWarmup: 50,
@@ -44,8 +33,4 @@ export function loadConfig(): BenchConfig {
     reassignJobs: intFromEnv('BENCH_REASSIGN_JOBS', 100_000),
     reassignRounds: 2,
   };
-  if (config.incompleteJobs > config.jobs) {
-    throw new Error('BENCH_INCOMPLETE_JOBS cannot exceed BENCH_JOBS');
-  }
-  return config;
 }

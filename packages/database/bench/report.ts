@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddFlavorResult } from './scenarios/add-flavor.js';
 import type { AddJobResult } from './scenarios/add-job.js';
 import type { PressureResult } from './scenarios/pressures.js';
@@ -38,12 +37,12 @@ export function buildRows(
     rows.push({
       operation: `${name}: median`,
       unit: 'ms',
-      ours: ours.medianMs,
-      baseline: baseline.medianMs,
-      original: summary.original?.medianMs,
-      ratio: ours.medianMs / baseline.medianMs,
+      ours: ours.p50Ms,
+      baseline: baseline.p50Ms,
+      original: summary.original?.p50Ms,
+      ratio: ours.p50Ms / baseline.p50Ms,
       goal: '≤ baseline',
-      pass: ours.medianMs <= baseline.medianMs,
+      pass: ours.p50Ms <= baseline.p50Ms,
     });
     rows.push({
       operation: `${name}: p99`,
@@ -128,9 +127,4 @@ export function markdownTable(rows: readonly Row[], footnotes: readonly string[]
   }
   if (footnotes.length > 0) lines.push('', ...footnotes.map((note) => `- ${note}`));
   return lines.join('\n');
-}
-
-export async function writeJson(path: URL, report: unknown): Promise<void> {
-  await mkdir(new URL('.', path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
 }

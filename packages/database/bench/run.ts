@@ -1,20 +1,19 @@
 import { cpus, loadavg, totalmem } from 'node:os';
+import { exitWhenDone, formatLoad, progressLog, writeJson } from '@runner-planner/bench-kit';
 import pg from 'pg';
 import { Database, migrate } from '../src/index.js';
+import { loadData } from '../src/testing-bench-data.js';
+import { createScratchDatabase, serverVersion } from '../src/testing-scratch.js';
 import { loadConfig } from './config.js';
 import { baseline, ours } from './contenders.js';
-import { createScratchDatabase, serverVersion } from './database.js';
-import { loadData } from './load.js';
 import { createOriginalSchema, ORIGINAL_SCHEMA } from './original-schema.js';
-import { buildRows, markdownTable, notes, writeJson } from './report.js';
+import { buildRows, markdownTable, notes } from './report.js';
 import { runAddFlavor } from './scenarios/add-flavor.js';
 import { runAddJob } from './scenarios/add-job.js';
 import { runPressures } from './scenarios/pressures.js';
 
 const RESULTS = new URL('./results/latest.json', import.meta.url);
-const started = Date.now();
-const log = (message: string) =>
-  console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}`);
+const log = progressLog();
 
 async function dataShape(pool: pg.Pool): Promise<Record<string, number>> {
   const { rows } = await pool.query<Record<string, string>>(`
@@ -93,10 +92,9 @@ async function main(): Promise<boolean> {
     });
 
     const rows = buildRows(pressures, addJob, addFlavor);
-    const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
     const table = markdownTable(rows, [
       ...notes(pressures, addJob, addFlavor),
-      `Load average (1, 5, 15 min) at start: ${load(loadAtStart)}; at end: ${load(loadavg())}.`,
+      `Load average (1, 5, 15 min) at start: ${formatLoad(loadAtStart)}; at end: ${formatLoad(loadavg())}.`,
     ]);
     console.log(`\n${table}\n`);
     await writeJson(RESULTS, {
@@ -124,13 +122,4 @@ async function main(): Promise<boolean> {
   }
 }
 
-main().then(
-  (passed) => {
-    // Goals are reported, not enforced, unless BENCH_STRICT=1.
-    if (!passed && process.env.BENCH_STRICT === '1') process.exitCode = 1;
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+void exitWhenDone(main());

@@ -2,11 +2,23 @@
  * `@runner-planner/database/testing`: a plain connection pool beside the ORM, for tests and
  * benchmarks only. It keeps what they need of the schema (which tables to empty, which
  * connection is the pressure listener, the planner's pressure statement) in this package, and
- * `pg` out of every other one. Production code uses `Database`.
+ * `pg` out of every other one; so are the scratch databases and the data set of the
+ * benchmarks, and the original planner's database the import tests start from. Production code
+ * uses `Database`.
  */
 import pg from 'pg';
 import { PRESSURE_LISTENER_APPLICATION } from './pressure-channel.js';
 import { SELECT_PRESSURES } from './sql.js';
+
+export { type BenchDataSize, benchFlavors, loadDataAt } from './testing-bench-data.js';
+export {
+  createOriginalPlanner,
+  type OriginalFlavor,
+  type OriginalJob,
+  type OriginalPlanner,
+  workflowJobPayload,
+} from './testing-original-planner.js';
+export { createScratchDatabase, type ScratchDatabase, serverVersion } from './testing-scratch.js';
 
 /** What a query returns: its rows, and how many rows it read or changed. */
 export interface SqlResult<R> {

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { roundOrder } from '@runner-planner/bench-kit';
 import type { Flavor } from '../../src/index.js';
+import { ID_BASE, loadUnassignedJobs, PLATFORM } from '../../src/testing-bench-data.js';
 import type { Contender, Side } from '../contenders.js';
-import { PLATFORM } from '../data.js';
-import { ID_BASE, loadUnassignedJobs } from '../load.js';
-import { roundOrder } from '../stats.js';
 
 export interface AddFlavorOptions {
   jobs: number;

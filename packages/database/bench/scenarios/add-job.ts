@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { roundOrder } from '@runner-planner/bench-kit';
 import type { NewJob } from '../../src/index.js';
+import { ID_BASE, matchingLabelSets, PLATFORM } from '../../src/testing-bench-data.js';
 import type { Contender, Side } from '../contenders.js';
-import { matchingLabelSets, PLATFORM } from '../data.js';
-import { ID_BASE } from '../load.js';
-import { roundOrder } from '../stats.js';
 
 export interface AddJobOptions {
   count: number;

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { type Latency, latency, quantile, roundOrder } from '@runner-planner/bench-kit';
 import { Bench } from 'tinybench';
+import { PLATFORM } from '../../src/testing-bench-data.js';
 import type { Contender, Side } from '../contenders.js';
-import { PLATFORM } from '../data.js';
-import { type LatencySummary, quantile, roundOrder, summarize } from '../stats.js';
 
 export interface PressureOptions {
   iterations: number;
@@ -20,8 +20,8 @@ export interface PressureResult {
   flavor: string;
   /** Whether every contender returned the same pressures before timing. */
   agree: boolean;
-  all: Partial<Record<Side, LatencySummary>>;
-  one: Partial<Record<Side, LatencySummary>>;
+  all: Partial<Record<Side, Latency>>;
+  one: Partial<Record<Side, Latency>>;
 }
 
 /** Calls per round for one contender: all of them, or as many as fit in the time budget. */
@@ -41,7 +41,7 @@ async function latencies(
   contenders: readonly Contender[],
   call: (contender: Contender) => Promise<unknown>,
   options: PressureOptions,
-): Promise<Partial<Record<Side, LatencySummary>>> {
+): Promise<Partial<Record<Side, Latency>>> {
   const samples = new Map<Side, number[]>();
   const calls = new Map<Side, number>();
   for (const contender of contenders) {
@@ -66,8 +66,8 @@ async function latencies(
       samples.get(contender.side)?.push(...(result.latency.samples ?? []));
     }
   }
-  const summaries: Partial<Record<Side, LatencySummary>> = {};
-  for (const [side, values] of samples) summaries[side] = summarize(values);
+  const summaries: Partial<Record<Side, Latency>> = {};
+  for (const [side, values] of samples) summaries[side] = latency(values);
   return summaries;
 }
 

@@ -1,6 +1,55 @@
+/**
+ * The benchmark data set: 100 flavors and a job table of a chosen size, loaded set-based in SQL.
+ * The database benchmark runs on it and the planner benchmark loads the same, so both are here,
+ * where SQL on the schema belongs.
+ */
+import type { Flavor } from '@runner-planner/core';
 import pg from 'pg';
-import type { BenchConfig } from './config.js';
-import { benchFlavors, PLATFORM } from './data.js';
+
+export const PLATFORM = 'github';
+
+const ARCHES = ['x64', 'arm64'];
+const SYSTEMS = ['jammy', 'noble'];
+const SIZES = ['small', 'medium', 'large', 'xlarge', '2xlarge'];
+const EXTRAS = ['', 'gpu', 'docker', 'edge', 'fips'];
+
+/**
+ * 100 GitHub flavors: every arch × OS × size × extra. Labels are [arch, os, size, extra?], so a job
+ * asking for e.g. ["x64", "large"] is covered by ten flavors and priority (with ties) decides.
+ */
+export function benchFlavors(): Flavor[] {
+  const flavors: Flavor[] = [];
+  for (const arch of ARCHES) {
+    for (const os of SYSTEMS) {
+      for (const size of SIZES) {
+        for (const extra of EXTRAS) {
+          const i = flavors.length;
+          const labels = extra ? [arch, os, size, extra] : [arch, os, size];
+          flavors.push({
+            platform: PLATFORM,
+            name: labels.join('-'),
+            labels,
+            // Four priority levels spread over the flavors, so equal priorities (random pick) happen.
+            priority: (((i * 37) % 11) % 4) * 10,
+            isDisabled: false,
+            minimumPressure: i % 10 === 0 ? 2 : 0,
+          });
+        }
+      }
+    }
+  }
+  return flavors;
+}
+
+/** Label sets that some flavor covers, in a fixed order: what the addJob scenario submits. */
+export function matchingLabelSets(): string[][] {
+  const sets: string[][] = [];
+  for (const flavor of benchFlavors()) {
+    const [arch = '', os = '', size = ''] = flavor.labels;
+    sets.push(flavor.labels, [arch, os, size], [arch, size], [size]);
+  }
+  return sets;
+}
 
 /** First decimal id of each id range, so every scenario gets fresh, realistic-looking job ids. */
 export const ID_BASE = {
@@ -63,8 +112,14 @@ export async function loadFlavors(client: pg.ClientBase): Promise<void> {
   }
 }
 
+/** How many jobs to load; `incompleteJobs` of them are still waiting or running. */
+export interface BenchDataSize {
+  jobs: number;
+  incompleteJobs: number;
+}
+
 /** Loads the flavors and the jobs set-based, then `VACUUM ANALYZE`. */
-export async function loadData(client: pg.ClientBase, config: BenchConfig): Promise<void> {
+export async function loadData(client: pg.ClientBase, config: BenchDataSize): Promise<void> {
   await client.query('SELECT setseed(0.42)');
   await loadFlavors(client);
   await client.query(COMPLETED_JOBS, [config.jobs - config.incompleteJobs, ID_BASE.completed]);
@@ -73,7 +128,7 @@ export async function loadData(client: pg.ClientBase, config: BenchConfig): Prom
 }
 
 /** `loadData` on a connection of its own to `url`: for benchmarks outside this package. */
-export async function loadDataAt(url: string, config: BenchConfig): Promise<void> {
+export async function loadDataAt(url: string, config: BenchDataSize): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

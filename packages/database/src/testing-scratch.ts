@@ -1,16 +1,15 @@
+/**
+ * Scratch databases for benchmarks and the soak test: a whole database per run, on an admin
+ * connection, before any schema exists. Here rather than in a bench folder because `pg` stays
+ * in this package.
+ */
 import pg from 'pg';
 
-/** A database of its own on the admin URL's server, dropped by `drop()` (idempotent). */
+/** A database of its own on the admin URL's server; `drop()` is idempotent. */
 export interface ScratchDatabase {
   name: string;
   url: string;
   drop(): Promise<void>;
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 async function admin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -23,13 +22,16 @@ async function admin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T
   }
 }
 
-export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
-  const name = `runner_planner_bench_${process.pid}_${Date.now()}`;
+/** `label` tells apart the databases of one run that makes several (e.g. `worker`, `e2e`). */
+export async function createScratchDatabase(adminUrl: string, label?: string): Promise<ScratchDatabase> {
+  const name = ['runner_planner_bench', label, process.pid, Date.now()].filter(Boolean).join('_');
   await admin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
   let dropped = false;
   return {
     name,
-    url: withDatabase(adminUrl, name),
+    url: url.toString(),
     async drop() {
       if (dropped) return;
       dropped = true;
