@@ -42,7 +42,8 @@ const server = http.createServer((req, res) => {
   pressures(decodeURIComponent(match[1] ?? '')).then(
     (value) => {
       if (Object.keys(value).length === 0) return reply(res, 404, 'text/plain', 'flavor not found\n');
-      reply(res, 200, 'application/json; charset=utf-8', JSON.stringify(value));
+      // The planner answers as the original's Go encoder does, newline included: same bytes on both sides.
+      reply(res, 200, 'application/json', `${JSON.stringify(value)}\n`);
     },
     () => reply(res, 500, 'text/plain', 'internal error\n'),
   );

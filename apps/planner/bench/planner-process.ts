@@ -42,6 +42,8 @@ export async function startPlannerProcess(
         REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
         QUEUE_PREFIX: settings.queuePrefix,
         PRESSURE_HEARTBEAT_SECONDS: String(settings.heartbeatSeconds),
+        // A quiet stream lasts a heartbeat: the idle timeout must outlast it or the config is refused.
+        PLANNER_IDLE_TIMEOUT: `${settings.heartbeatSeconds + 60}s`,
         LOG_LEVEL: settings.logLevel,
         // Thousands of streams and requests from this one address are the benchmark, not abuse.
         PLANNER_RATE_LIMIT: '0',
