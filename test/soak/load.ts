@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { nowMs, sleep } from '@runner-planner/bench-kit';
 import { type PacedOutcome, sendPaced } from '../bench/pacer.js';
 import { type BenchEvent, sign, webhookBody } from '../bench/payloads.js';
-import { nowMs, sleep } from '../bench/stats.js';
 
 export interface SteadyLoadOptions {
   /** `http://127.0.0.1:port/webhooks/github` */

@@ -1,10 +1,10 @@
 // Soak (issue 6, point 4): gateway → worker → PostgreSQL at a steady rate with pressure streams
 // open, memory and latency sampled over time. `pnpm test:soak` (builds first); see --help.
 import { fileURLToPath } from 'node:url';
+import { Cleanup } from '@runner-planner/bench-kit';
+import { createScratchDatabase } from '@runner-planner/database/testing';
 import { Command, InvalidArgumentError } from 'commander';
 import ms from 'ms';
-import { Cleanup } from '../bench/cleanup.js';
-import { createScratchDatabase } from '../bench/scratch.js';
 import { runSoak } from './soak.js';
 
 const started = Date.now();

@@ -1,5 +1,5 @@
+import { nowMs, sleep } from '@runner-planner/bench-kit';
 import type { PlannerClient, PressureSnapshot } from '@runner-planner/pressure';
-import { nowMs, sleep } from '../bench/stats.js';
 
 /** One open `?stream=true` pressure stream and what it delivered. */
 export interface StreamState {

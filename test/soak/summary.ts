@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { type CpuUsage, formatCpu } from '../bench/cpu.js';
-import { type Latency, latency } from '../bench/stats.js';
+import { type CpuUsage, formatCpu, type Latency, latency } from '@runner-planner/bench-kit';
 import type { AppName } from '../support/apps.js';
 import { APPS, mb, type Sample } from './samples.js';
 import { slopePerHourOverSecondHalf } from './trend.js';

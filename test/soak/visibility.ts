@@ -1,6 +1,6 @@
+import { nowMs, sleep } from '@runner-planner/bench-kit';
 import type { TestSql } from '@runner-planner/database/testing';
 import type { BenchEvent } from '../bench/payloads.js';
-import { nowMs, sleep } from '../bench/stats.js';
 
 /** Has the row the effect of this event? `queued`: it exists; the others: their timestamp is set. */
 const ROWS_SQL = `

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@runner-planner/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExistError, ImportOriginalError, type ImportOriginalSummary, importOriginal } from '../src/index.js';
-import { createOriginalPlanner, type OriginalPlanner, workflowJobPayload } from './original-planner.js';
+import { createOriginalPlanner, type OriginalPlanner, workflowJobPayload } from '../src/testing.js';
 import { flavor, job, recountedPressures, useDatabase } from './support.js';
 
 const fixture = useDatabase('import_original');

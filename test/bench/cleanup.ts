@@ -1,2 +1,0 @@
-// test/soak imports this path: the helper is @runner-planner/bench-kit's.
-export { Cleanup } from '@runner-planner/bench-kit';
