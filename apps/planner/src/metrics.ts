@@ -134,45 +134,33 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
       registers: [registry],
     });
 
+  const pressureGauge = (help: string) => (name: string) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['platform', 'flavor'],
+      registers: [],
+      async collect() {
+        const read = await pressures();
+        this.reset();
+        read?.forEach((byFlavor, index) => {
+          const platform = PLATFORMS[index] as string;
+          for (const [flavor, value] of Object.entries(byFlavor)) this.set({ platform, flavor }, value);
+        });
+      },
+    });
   replace(
     registry,
     'runner_planner_pressure',
-    (name) =>
-      new Gauge({
-        name,
-        help: 'Pressure of each flavor: max(minimum pressure, its incomplete jobs within the staleness window).',
-        labelNames: ['platform', 'flavor'],
-        registers: [],
-        async collect() {
-          const read = await pressures();
-          this.reset();
-          read?.forEach((byFlavor, index) => {
-            const platform = PLATFORMS[index] as string;
-            for (const [flavor, value] of Object.entries(byFlavor)) this.set({ platform, flavor }, value);
-          });
-        },
-      }),
+    pressureGauge(
+      'Pressure of each flavor: max(minimum pressure, its incomplete jobs within the staleness window).',
+    ),
   );
-
   // The original planner's gauge, under its Prometheus name; flavor names are set by admins.
   replace(
     registry,
     'github_runner_planner_flavor_pressure',
-    (name) =>
-      new Gauge({
-        name,
-        help: 'The current pressure value for each flavor (name of the original planner).',
-        labelNames: ['platform', 'flavor'],
-        registers: [],
-        async collect() {
-          const read = await pressures();
-          this.reset();
-          read?.forEach((byFlavor, index) => {
-            const platform = PLATFORMS[index] as string;
-            for (const [flavor, value] of Object.entries(byFlavor)) this.set({ platform, flavor }, value);
-          });
-        },
-      }),
+    pressureGauge('The current pressure value for each flavor (name of the original planner).'),
   );
 
   replace(

@@ -108,20 +108,24 @@ export function createWorkerMetrics(
     labelNames: ['platform'],
     registers: [registry],
   });
-  const originalWaiting = new Histogram<OriginalLabels>({
-    name: 'github_runner_planner_webhook_job_waiting_seconds',
-    help: `Job waiting time, created to started, by repository (at most METRICS_REPO_LIMIT, the rest "other"; name of the original planner).`,
-    labelNames: ['platform', 'event', 'repo'],
-    buckets: ORIGINAL_WAITING_BUCKETS,
-    registers: [registry],
-  });
-  const originalRunning = new Histogram<OriginalLabels>({
-    name: 'github_runner_planner_webhook_job_running_seconds',
-    help: `Job running time, started to completed, by repository (at most METRICS_REPO_LIMIT, the rest "other"; name of the original planner).`,
-    labelNames: ['platform', 'event', 'repo'],
-    buckets: ORIGINAL_JOB_BUCKETS,
-    registers: [registry],
-  });
+  const originalHistogram = (name: string, what: string, buckets: number[]) =>
+    new Histogram<OriginalLabels>({
+      name,
+      help: `${what}, by repository (at most METRICS_REPO_LIMIT, the rest "other"; name of the original planner).`,
+      labelNames: ['platform', 'event', 'repo'],
+      buckets,
+      registers: [registry],
+    });
+  const originalWaiting = originalHistogram(
+    'github_runner_planner_webhook_job_waiting_seconds',
+    'Job waiting time, created to started',
+    ORIGINAL_WAITING_BUCKETS,
+  );
+  const originalRunning = originalHistogram(
+    'github_runner_planner_webhook_job_running_seconds',
+    'Job running time, started to completed',
+    ORIGINAL_JOB_BUCKETS,
+  );
   const arcQueue = new Histogram<ArcLabels>({
     name: 'github_workflow_job_queue_duration_seconds',
     help: `GitHub job queue time, created to started, by repository (at most METRICS_REPO_LIMIT, the rest "other"; ARC's name, a subset of its labels).`,
