@@ -1,3 +1,4 @@
+import type { Flavor as StoredFlavor, Job as StoredJob } from '@runner-planner/core';
 import { linkSignal, StoppableIterator, sleep, unlessAborted } from './abort.js';
 import { PlannerError, plannerError } from './errors.js';
 import { NdjsonSplitter } from './ndjson.js';
@@ -30,19 +31,12 @@ export interface PlannerClientOptions {
   fetch?: typeof globalThis.fetch;
 }
 
-/** A kind of runner machine, as the planner stores it. */
-export interface Flavor {
-  name: string;
-  /** `github` or `gitlab`. */
-  platform: string;
-  /** Case-insensitive; a job goes to an enabled flavor whose labels cover all of the job's. */
-  labels: string[];
-  /** Higher wins when several flavors cover a job. */
-  priority: number;
-  isDisabled: boolean;
-  /** Pressure never reported below this. */
-  minimumPressure: number;
-}
+/**
+ * A kind of runner machine, as the planner stores it: a job goes to an enabled flavor whose labels
+ * (case-insensitive) cover all of the job's, the highest priority winning; pressure is never
+ * reported below `minimumPressure`.
+ */
+export type Flavor = Omit<StoredFlavor, 'runUntagged'>;
 
 /** What `createFlavor` needs: omitted numbers are 0 and the flavor starts enabled. */
 export interface NewFlavor {
@@ -54,17 +48,8 @@ export interface NewFlavor {
   minimumPressure?: number;
 }
 
-export interface Job {
-  platform: string;
-  id: string;
-  labels: string[];
-  createdAt: Date;
-  startedAt: Date | null;
-  completedAt: Date | null;
-  /** Each webhook action's payload under its action name. */
-  raw: Record<string, unknown>;
-  assignedFlavor: string | null;
-}
+/** A job as the planner's API returns it; `raw` holds each webhook action's payload under its name. */
+export type Job = Omit<StoredJob, 'held' | 'releasedAt'>;
 
 export interface ListJobsOptions {
   /** Only the jobs without `completedAt`. */
