@@ -10,6 +10,7 @@ import {
   lineLog,
   openConnections,
   type Part,
+  redactUrl,
   runService,
   type Service,
 } from '@runner-planner/process';
@@ -83,23 +84,12 @@ async function checkPorts(config: Config, host: string): Promise<void> {
   }
 }
 
-/** Shows a URL without its password. */
-function shown(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
-
 async function checkDatabaseUrl(url: string): Promise<void> {
   try {
     await pingDatabase(url, 5_000);
   } catch (error) {
     throw new CliError(
-      `cannot reach PostgreSQL at DATABASE_URL=${shown(url)} (${errorText(error)}): start it or correct DATABASE_URL, or unset DATABASE_URL for an embedded PostgreSQL`,
+      `cannot reach PostgreSQL at DATABASE_URL=${redactUrl(url)} (${errorText(error)}): start it or correct DATABASE_URL, or unset DATABASE_URL for an embedded PostgreSQL`,
     );
   }
 }
@@ -108,7 +98,7 @@ async function checkRedisUrl(url: string): Promise<void> {
   const problem = await redisProblem(url, 5_000);
   if (problem !== undefined) {
     throw new CliError(
-      `cannot reach Redis at REDIS_URL=${shown(url)} (${problem}): start it or correct REDIS_URL, or unset REDIS_URL to use 127.0.0.1:6379 or a redis-server start launches`,
+      `cannot reach Redis at REDIS_URL=${redactUrl(url)} (${problem}): start it or correct REDIS_URL, or unset REDIS_URL to use 127.0.0.1:6379 or a redis-server start launches`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import { type Config, pinoOptions } from '@runner-planner/config';
+import { observationOf } from '@runner-planner/http-metrics';
 import type { WebhookProducer } from '@runner-planner/queue';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
@@ -46,12 +47,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   capConnections(app, config.gatewayServer);
 
   app.addHook('onResponse', async (request, reply) => {
-    metrics.observeRequest({
-      route: request.routeOptions.url,
-      method: request.method,
-      statusCode: reply.statusCode,
-      seconds: reply.elapsedTime / 1000,
-    });
+    metrics.observeRequest(observationOf(request, reply));
   });
 
   app.setErrorHandler<FastifyError>((error, request, reply) => {

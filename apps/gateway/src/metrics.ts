@@ -1,5 +1,5 @@
 import { emitterEventNames } from '@octokit/webhooks';
-import { httpMethod, httpServerMetric } from '@runner-planner/http-metrics';
+import { type HttpServerObservation, httpMethod, httpServerMetric } from '@runner-planner/http-metrics';
 import { Counter, collectDefaultMetrics, Histogram, type Registry } from 'prom-client';
 import type { Platform } from './delivery.js';
 
@@ -14,21 +14,13 @@ export interface LabelledCounter<L extends string> {
   inc(labels: Record<L, string>): void;
 }
 
-export interface RequestObservation {
-  /** The matched route pattern (`/webhooks/github`); undefined when no route matched. */
-  route: string | undefined;
-  method: string;
-  statusCode: number;
-  seconds: number;
-}
-
 export interface GatewayMetrics {
   received: LabelledCounter<'platform' | 'event'>;
   rejected: LabelledCounter<'platform' | 'reason'>;
   enqueued: LabelledCounter<'platform' | 'event' | 'result'>;
   ignored: LabelledCounter<'platform' | 'event'>;
   /** Every answered request: ours by route, and the OpenTelemetry HTTP server histogram. */
-  observeRequest(observation: RequestObservation): void;
+  observeRequest(observation: HttpServerObservation): void;
 }
 
 /** Event names a forge sends; any other header value is counted as `other`. */

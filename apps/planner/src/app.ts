@@ -1,5 +1,6 @@
 import { type Config, pinoOptions, requireSetting } from '@runner-planner/config';
 import type { Database } from '@runner-planner/database';
+import { observationOf } from '@runner-planner/http-metrics';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
 import { bearerToken, createAuthenticator } from './auth.js';
@@ -87,12 +88,7 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
   app.decorateRequest('pressureStream', false);
 
   app.addHook('onResponse', async (request, reply) => {
-    metrics.observeHttpServer({
-      route: request.routeOptions.url,
-      method: request.method,
-      statusCode: reply.statusCode,
-      seconds: reply.elapsedTime / 1000,
-    });
+    metrics.observeHttpServer(observationOf(request, reply));
     // A stream's duration is how long a client listened, not how fast the planner answered.
     if (request.pressureStream) return;
     metrics.httpRequestDuration.observe(

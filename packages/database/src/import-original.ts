@@ -22,6 +22,7 @@ import {
   parseGitHubWorkflowJob,
   stripImplicitLabels,
 } from '@runner-planner/core';
+import { redactUrl } from '@runner-planner/process';
 import pg from 'pg';
 import type { Database } from './database.js';
 import { ExistError } from './errors.js';
@@ -136,17 +137,6 @@ const DEFAULT_JOB_BATCH = 500;
 type Read = (text: string, values?: unknown[]) => Promise<unknown[]>;
 
 const emptyTally = (): ImportTally => ({ imported: 0, present: 0, skipped: [] });
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

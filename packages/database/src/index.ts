@@ -22,7 +22,6 @@ export {
   type ImportTally,
   importOriginal,
   OriginalDatabase,
-  redactUrl,
   type SkippedItem,
 } from './import-original.js';
 export { migrate } from './migrate.js';

@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 
 /** One answered request, as an app's `onResponse` hook sees it. */
@@ -7,6 +8,16 @@ export interface HttpServerObservation {
   method: string;
   statusCode: number;
   seconds: number;
+}
+
+/** What a Fastify `onResponse` hook knows of the request it answered. */
+export function observationOf(request: FastifyRequest, reply: FastifyReply): HttpServerObservation {
+  return {
+    route: request.routeOptions.url,
+    method: request.method,
+    statusCode: reply.statusCode,
+    seconds: reply.elapsedTime / 1000,
+  };
 }
 
 export interface HttpServerMetric {

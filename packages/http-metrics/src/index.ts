@@ -4,4 +4,5 @@ export {
   httpMethod,
   httpRoute,
   httpServerMetric,
+  observationOf,
 } from './http-server.js';
