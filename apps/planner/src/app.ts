@@ -78,6 +78,7 @@ export function buildPlanner(options: PlannerOptions): FastifyInstance {
     prefix: config.queuePrefix,
     streams: () => hub.size,
     cacheMs: config.metricsCacheMs,
+    log: app.log,
     ...(options.registry === undefined ? {} : { registry: options.registry }),
   });
   const auth = createAuthenticator({ adminToken, db });

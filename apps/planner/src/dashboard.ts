@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import { logErrors, redactUrl } from '@runner-planner/process';
 import { closeQueuesAndConnection, producerConnection, WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -47,12 +48,17 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
   // shows an error instead of hanging; unlike the gateway's, they may queue while connecting
   // (BullMQ issues commands while the queue initialises, even if closed at once).
   const connection = producerConnection(options.redisUrl, { enableOfflineQueue: true });
-  connection.on('error', () => {});
-  const queues = DASHBOARD_QUEUES.map(({ name, description }) => {
-    const queue = new Queue(name, { connection, prefix: options.prefix });
-    queue.on('error', () => {});
-    return { queue, description };
-  });
+  const queues = DASHBOARD_QUEUES.map(({ name, description }) => ({
+    queue: new Queue(name, { connection, prefix: options.prefix }),
+    description,
+  }));
+  logErrors(
+    [connection, ...queues.map(({ queue }) => queue)],
+    app.log,
+    'queue dashboard: Redis',
+    { redis: redactUrl(options.redisUrl) },
+    { recoveredOn: 'ready' },
+  );
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(basePath);

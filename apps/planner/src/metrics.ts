@@ -1,5 +1,6 @@
 import type { Database, IncompleteJobCounts } from '@runner-planner/database';
 import { type HttpServerObservation, httpServerMetric } from '@runner-planner/http-metrics';
+import { type Log, lineLog, logErrors, redactUrl } from '@runner-planner/process';
 import {
   closeQueuesAndConnection,
   producerConnection,
@@ -30,6 +31,8 @@ export interface PlannerMetricsOptions {
   streams: () => number;
   /** How long one exposition answers scrapes (METRICS_CACHE_SECONDS). Default 0: in-flight only. */
   cacheMs?: number;
+  /** Where Redis connection problems are told, once each (a line on stderr by default). */
+  log?: Log;
 }
 
 /**
@@ -99,14 +102,17 @@ export function createPlannerMetrics(options: PlannerMetricsOptions): PlannerMet
 
   // Offline queue on: BullMQ issues commands while a queue initialises, even if closed at once.
   const connection = producerConnection(options.redisUrl, { enableOfflineQueue: true });
-  connection.on('error', () => {});
   // A scrape waits a little for a connection being made, not for a Redis that is down.
   const redisReady = (): Promise<boolean> => whenConnected(connection, REDIS_READY_WAIT_MS);
-  const queues = METRIC_QUEUES.map((name) => {
-    const queue = new Queue(name, { connection, prefix: options.prefix });
-    queue.on('error', () => {});
-    return queue;
-  });
+  const queues = METRIC_QUEUES.map((name) => new Queue(name, { connection, prefix: options.prefix }));
+  // A scrape during an outage leaves the queue series out; the log says why, once per cause.
+  logErrors(
+    [connection, ...queues],
+    options.log ?? lineLog('planner'),
+    'planner metrics: Redis',
+    { redis: redactUrl(options.redisUrl) },
+    { recoveredOn: 'ready' },
+  );
 
   // Both pressure gauges of one scrape share one read (the registry collects them at once).
   let readingPressures: Promise<Array<Record<string, number>> | undefined> | undefined;

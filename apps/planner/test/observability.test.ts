@@ -207,12 +207,15 @@ describe('planner metrics', () => {
   it('still answer, without the unreadable series, when PostgreSQL and Redis are down', async () => {
     const closedDb = await Database.connect(databaseUrl);
     await closedDb.close();
+    const told: string[] = [];
+    const record = (_details: object, message: string) => told.push(message);
     const metrics = open({
       db: closedDb,
-      redisUrl: 'redis://127.0.0.1:1',
+      redisUrl: 'redis://:hunter2hunter2@127.0.0.1:1',
       streams: () => {
         throw new Error('hub closed');
       },
+      log: { info: record, warn: record, error: record },
     });
     const started = Date.now();
     const text = await metrics.registry.metrics();
@@ -225,6 +228,11 @@ describe('planner metrics', () => {
     expect(samples(text, 'runner_planner_pressure_streams')).toEqual({ '': 0 });
     expect(text).toContain('# TYPE runner_planner_pressure gauge');
     expect(text).toContain('runner_planner_planner_process_cpu_seconds_total');
+    // Redis's refusals are told once, whatever the reconnect attempts, without the password.
+    await metrics.registry.metrics();
+    expect(told.filter((line) => line.startsWith('planner metrics: Redis'))).toHaveLength(1);
+    expect(told[0]).toContain('ECONNREFUSED');
+    expect(told.join('\n')).not.toContain('hunter2');
   });
 
   it('share a registry: a second planner replaces the first one’s collectors and keeps the histogram', async () => {

@@ -24,6 +24,8 @@ export function registerMigrate(program: Command): void {
 async function withQueue<T>(work: (queue: Queue) => Promise<T>): Promise<T> {
   const { redisUrl, prefix } = await queueSettings();
   const connection = workerConnection(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3_000 });
+  // A Redis that cannot be reached is told once, as the ping's failure below, and the command
+  // exits 1; without listeners each reconnect attempt's 'error' event would crash it instead.
   connection.on('error', () => {});
   const { Queue } = await import('bullmq');
   const queue = new Queue(WEBHOOK_QUEUE, { connection, prefix });
