@@ -26,4 +26,10 @@ export {
   reconcileOnce,
   startReconcileScheduler,
 } from './reconcile/index.js';
+export {
+  RETENTION_QUEUE,
+  type RetentionReport,
+  type RetentionSettings,
+  runRetentionPass,
+} from './retention.js';
 export { type RunningWorker, type StartWorkerOptions, startWorker } from './start.js';

@@ -14,6 +14,7 @@ import {
   type ReconcileScheduler,
   startReconcileScheduler,
 } from './reconcile/index.js';
+import { retentionEnabled, startRetentionScheduler } from './retention.js';
 
 export interface RunningWorker {
   http: FastifyInstance;
@@ -40,6 +41,8 @@ export interface StartWorkerOptions {
    * GITLAB_TOKEN is configured, since there is nothing to ask otherwise).
    */
   reconcile?: boolean;
+  /** Schedule retention passes (default true; they run when JOB_RETENTION or RAW_PAYLOAD_RETENTION is on). */
+  retention?: boolean;
 }
 
 /** Jobs in flight, by id, told as `github-<delivery>` (delivery ids are no secret). */
@@ -123,6 +126,10 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     });
     reconciler = { scheduler, passes };
   }
+  const retention =
+    (options.retention ?? true) && retentionEnabled(config)
+      ? await startRetentionScheduler(config, db, log.child({ component: 'retention' }))
+      : undefined;
 
   http.get('/health', async () => ({ status: 'ok' }));
   http.get('/ready', async (_request, reply) => {
@@ -149,6 +156,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       const passes = reconciler?.passes;
       const scheduler = reconciler?.scheduler;
       if (scheduler) await step('reconcile scheduler (a pass in flight ends first)', () => scheduler.close());
+      if (retention) await step('retention scheduler (a pass in flight ends first)', () => retention.close());
       await step('webhook queue consumer', () => worker.close());
       if (passes) await step('reconciler', () => passes.close());
       await step('HTTP server', () => http.close());

@@ -306,6 +306,9 @@ const environmentSchema = z
     FORGE_REFUSED_RETRY_DELAY: duration('1m'),
     DEAD_LETTER_MAX_COUNT: positiveInt(5_000),
     DEAD_LETTER_MAX_AGE: duration('7d'),
+    JOB_RETENTION: durationOrOff('90d'),
+    RAW_PAYLOAD_RETENTION: durationOrOff('7d'),
+    RETENTION_INTERVAL: duration('1h'),
     PRESSURE_STALE_AFTER: duration('5d'),
     PRESSURE_HEARTBEAT_SECONDS: positiveInt(30),
     PRESSURE_STREAMS_PER_TOKEN: positiveInt(64),
@@ -494,6 +497,12 @@ export interface Config {
   deadLetterMaxCount: number;
   /** …and none older than this. */
   deadLetterMaxAgeMs: number;
+  /** Jobs completed longer ago than this are deleted by the worker; 0: kept forever. */
+  jobRetentionMs: number;
+  /** Jobs completed longer ago than this keep their row but not their webhook payloads; 0: kept. */
+  rawPayloadRetentionMs: number;
+  /** How often the worker's retention pass runs. */
+  retentionIntervalMs: number;
   pressureStaleAfterMs: number;
   pressureHeartbeatSeconds: number;
   /** Pressure streams one token (or the admin token) may have open on one planner; 429 above. */
@@ -584,6 +593,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     forgeRefusedRetryMs: e.FORGE_REFUSED_RETRY_DELAY,
     deadLetterMaxCount: e.DEAD_LETTER_MAX_COUNT,
     deadLetterMaxAgeMs: e.DEAD_LETTER_MAX_AGE,
+    jobRetentionMs: e.JOB_RETENTION,
+    rawPayloadRetentionMs: e.RAW_PAYLOAD_RETENTION,
+    retentionIntervalMs: e.RETENTION_INTERVAL,
     pressureStaleAfterMs: e.PRESSURE_STALE_AFTER,
     pressureHeartbeatSeconds: e.PRESSURE_HEARTBEAT_SECONDS,
     pressureStreamsPerToken: e.PRESSURE_STREAMS_PER_TOKEN,

@@ -33,6 +33,9 @@ describe('loadConfig', () => {
       forgeRefusedRetryMs: 60_000,
       deadLetterMaxCount: 5_000,
       deadLetterMaxAgeMs: 7 * 86_400_000,
+      jobRetentionMs: 90 * 86_400_000,
+      rawPayloadRetentionMs: 7 * 86_400_000,
+      retentionIntervalMs: 3_600_000,
       pressureStaleAfterMs: 5 * 86_400_000,
       pressureHeartbeatSeconds: 30,
       pressureStreamsPerToken: 64,
@@ -193,6 +196,27 @@ describe('loadConfig', () => {
     expect(message).toContain('FORGE_REFUSED_RETRY_DELAY: must be a duration');
     expect(message).toContain('DEAD_LETTER_MAX_COUNT: must be a number');
     expect(message).toContain('DEAD_LETTER_MAX_AGE: must be a duration');
+  });
+
+  it('reads the retention horizons, 0 keeping jobs and payloads', () => {
+    expect(
+      loadConfig({ JOB_RETENTION: '400d', RAW_PAYLOAD_RETENTION: '0', RETENTION_INTERVAL: '10m' }),
+    ).toMatchObject({
+      jobRetentionMs: 400 * 86_400_000,
+      rawPayloadRetentionMs: 0,
+      retentionIntervalMs: 600_000,
+    });
+    expect(loadConfig({ JOB_RETENTION: '0' })).toMatchObject({ jobRetentionMs: 0 });
+    const message = problemsOf({
+      JOB_RETENTION: 'forever',
+      RAW_PAYLOAD_RETENTION: '-7d',
+      RETENTION_INTERVAL: '0',
+    });
+    expect(message).toContain(
+      'JOB_RETENTION: must be a duration such as 1h, 30m or 3600 (seconds), or 0 (off)',
+    );
+    expect(message).toContain('RAW_PAYLOAD_RETENTION: must be a duration');
+    expect(message).toContain('RETENTION_INTERVAL: must be a duration');
   });
 
   it('treats empty variables as unset', () => {

@@ -582,6 +582,38 @@ export class Database {
     });
   }
 
+  /**
+   * Deletes at most `limit` jobs completed (and last written) before `before`, oldest first, and says how many: one
+   * short statement that skips rows being written rather than waiting for them, so the worker's
+   * retention pass can run beside ingestion in batches. Incomplete jobs are never deleted.
+   */
+  async deleteJobsCompletedBefore(before: Date, limit: number): Promise<number> {
+    return this.expire(sql.DELETE_JOBS_COMPLETED_BEFORE, before, limit);
+  }
+
+  /**
+   * Drops the webhook payloads (`raw` becomes `{}`) of at most `limit` jobs completed (and last
+   * written) before `before`, oldest first, as `deleteJobsCompletedBefore` deletes; the rows stay for reports.
+   */
+  async dropRawPayloadsCompletedBefore(before: Date, limit: number): Promise<number> {
+    return this.expire(sql.DROP_RAW_COMPLETED_BEFORE, before, limit);
+  }
+
+  private async expire(
+    statement: { name: string; text: string },
+    before: Date,
+    limit: number,
+  ): Promise<number> {
+    checkArgument(argumentSchemas.date('before'), 'retention', before);
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new InvalidInputError('retention', ['limit must be a positive whole number']);
+    }
+    const result = await this.withDriverClient((client) =>
+      client.query({ ...statement, values: [before.toISOString(), limit] }),
+    );
+    return result.rowCount ?? 0;
+  }
+
   /** How many assigned jobs started in the range: the rows `readWaitingTimes` yields. */
   async countStartedJobs(range: StartedRange): Promise<number> {
     checkStartedRange(range);

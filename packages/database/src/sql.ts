@@ -254,3 +254,29 @@ export const SELECT_WAITING_TIMES = `
     FROM job
    WHERE ${STARTED_ASSIGNED_IN_RANGE}
    ORDER BY 1, 2, 3`;
+
+/**
+ * $1 cutoff, $2 batch size: deletes at most a batch of jobs completed before the cutoff, oldest
+ * first, that were also last written before it: a late or replayed webhook of an old job (the
+ * forge's `completed_at` is old, the row is new) keeps its row for the whole retention. SKIP
+ * LOCKED: a row a webhook is writing is left for the next batch rather than waited for. A
+ * completed job counts toward no pressure, so the delete trigger changes no counter.
+ */
+export const DELETE_JOBS_COMPLETED_BEFORE = {
+  name: 'runner_planner_delete_jobs_completed_before',
+  text: `
+    DELETE FROM job WHERE pk IN (
+      SELECT pk FROM job WHERE completed_at < $1 AND updated_at < $1
+      ORDER BY completed_at LIMIT $2
+      FOR UPDATE SKIP LOCKED)`,
+};
+
+/** $1 cutoff, $2 batch size: the same for the payloads of jobs completed before the cutoff. */
+export const DROP_RAW_COMPLETED_BEFORE = {
+  name: 'runner_planner_drop_raw_completed_before',
+  text: `
+    UPDATE job SET raw = '{}'::jsonb, raw_dropped = true WHERE pk IN (
+      SELECT pk FROM job WHERE completed_at < $1 AND updated_at < $1 AND NOT raw_dropped
+      ORDER BY completed_at LIMIT $2
+      FOR UPDATE SKIP LOCKED)`,
+};

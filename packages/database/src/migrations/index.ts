@@ -1,5 +1,6 @@
 import { InitialSchema } from './initial-schema.js';
 import { JobLifecycle } from './job-lifecycle.js';
+import { JobRetention } from './job-retention.js';
 import { RawCompression } from './raw-compression.js';
 import { TokenScope } from './token-scope.js';
 
@@ -9,4 +10,5 @@ export const migrations = [
   { name: 'Migration20261128100000_raw_compression', class: RawCompression },
   { name: 'Migration20261203000000_job_lifecycle', class: JobLifecycle },
   { name: 'Migration20261203140000_token_scope', class: TokenScope },
+  { name: 'Migration20261203170000_job_retention', class: JobRetention },
 ];
