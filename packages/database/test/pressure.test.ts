@@ -6,15 +6,16 @@ const fixture = useDatabase('pressure');
 const DAY = 24 * 60 * 60 * 1000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY);
 
-/** Resolves with true when the subscription yields within `ms`, false otherwise. */
+/** Per subscription: its one iterator, and the wait for its next signal not yet answered. */
 const iterators = new WeakMap<PressureSubscription, AsyncIterator<void>>();
 const waiting = new WeakMap<PressureSubscription, Promise<boolean>>();
 
 /**
  * Whether a signal arrives within `ms`. A wait that timed out stays pending and is reused by the
- * next call: a fresh `next()` would let the abandoned one swallow the signal it waits for. A
- * signal expected is waited for up to 10 s (it returns at once when it comes; a loaded CI machine
- * has taken over 2 s); checks that expect none pass a short wait.
+ * next call, and a signal it receives meanwhile is kept for that call: a write can return after
+ * its notification was already delivered, so the signal of a change may arrive before the call
+ * that expects it. A signal expected is waited for up to 10 s (it returns at once when it comes;
+ * a loaded CI machine has taken over 2 s); checks that expect none pass a short wait.
  */
 function nextSignal(subscription: PressureSubscription, ms = 10_000): Promise<boolean> {
   let next = waiting.get(subscription);
@@ -24,13 +25,24 @@ function nextSignal(subscription: PressureSubscription, ms = 10_000): Promise<bo
       iterator = subscription[Symbol.asyncIterator]();
       iterators.set(subscription, iterator);
     }
-    next = iterator.next().then((result) => {
-      waiting.delete(subscription);
-      return !result.done;
-    });
+    next = iterator.next().then((result) => !result.done);
     waiting.set(subscription, next);
   }
-  return Promise.race([next, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+  const pending = next;
+  return new Promise<boolean>((resolve) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      resolve(false);
+    }, ms);
+    void pending.then((signalled) => {
+      // Seen by a call that already answered false: left for the next call.
+      if (timedOut) return;
+      clearTimeout(timer);
+      waiting.delete(subscription);
+      resolve(signalled);
+    });
+  });
 }
 
 const listenerConnections = () => fixture.sql.listenerConnections();
