@@ -12,6 +12,7 @@ export default packageTestConfig('e2e', {
     'soak/**/*.test.ts',
     'chaos/**/*.test.ts',
     'truth/**/*.test.ts',
+    'scaling/**/*.test.ts',
   ],
   testTimeout: 120_000,
 });

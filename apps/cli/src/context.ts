@@ -40,8 +40,16 @@ export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promi
     import('@runner-planner/config'),
     import('@runner-planner/database'),
   ]);
-  const { pressureStaleAfterMs } = loadConfig({ PRESSURE_STALE_AFTER: process.env.PRESSURE_STALE_AFTER });
-  const db = await Database.connect(await databaseUrl(), { staleAfterMs: pressureStaleAfterMs });
+  const config = loadConfig({
+    PRESSURE_STALE_AFTER: process.env.PRESSURE_STALE_AFTER,
+    DATABASE_LISTEN_URL: process.env.DATABASE_LISTEN_URL,
+    DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS,
+  });
+  const db = await Database.connect(await databaseUrl(), {
+    staleAfterMs: config.pressureStaleAfterMs,
+    listenUrl: config.databaseListenUrl,
+    preparedStatements: config.databasePreparedStatements,
+  });
   try {
     return await work(db);
   } finally {

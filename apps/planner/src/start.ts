@@ -39,7 +39,11 @@ export async function startPlanner(
     'the planner API and the queue dashboard are managed with it',
   );
   await migrate(databaseUrl);
-  const db = await Database.connect(databaseUrl, { staleAfterMs: config.pressureStaleAfterMs });
+  const db = await Database.connect(databaseUrl, {
+    staleAfterMs: config.pressureStaleAfterMs,
+    listenUrl: config.databaseListenUrl,
+    preparedStatements: config.databasePreparedStatements,
+  });
 
   let app: FastifyInstance | undefined;
   try {

@@ -61,6 +61,8 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const db = await Database.connect(databaseUrl, {
     staleAfterMs: config.pressureStaleAfterMs,
     poolSize: Math.max(4, Math.min(config.workerConcurrency, 20)),
+    listenUrl: config.databaseListenUrl,
+    preparedStatements: config.databasePreparedStatements,
   });
   const metrics = createWorkerMetrics(undefined, { repoLimit: config.metricsRepoLimit });
   const gitlabTags =

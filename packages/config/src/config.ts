@@ -257,6 +257,8 @@ const privateKeyFile = z.string().transform((path, context) => {
 const environmentSchema = z
   .object({
     DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').optional(),
+    DATABASE_LISTEN_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').optional(),
+    DATABASE_PREPARED_STATEMENTS: boolean(true),
     REDIS_URL: url(/^rediss?:$/, 'redis://host:6379').optional(),
     QUEUE_PREFIX: z
       .string()
@@ -445,6 +447,10 @@ function httpServerLimits(
 /** Shared settings of every app, from the environment variables documented in the README. */
 export interface Config {
   databaseUrl: string | undefined;
+  /** The LISTEN connection's URL (DATABASE_LISTEN_URL): direct, when DATABASE_URL is a pooler in transaction mode. */
+  databaseListenUrl: string | undefined;
+  /** Named prepared statements on the hot paths; off for PgBouncer before 1.21 in transaction mode. */
+  databasePreparedStatements: boolean;
   redisUrl: string;
   queuePrefix: string;
   gatewayPort: number;
@@ -557,6 +563,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = result.data;
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseListenUrl: e.DATABASE_LISTEN_URL,
+    databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: e.QUEUE_PREFIX,
     gatewayPort: e.GATEWAY_PORT,

@@ -6,6 +6,8 @@ describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     expect(loadConfig({})).toEqual({
       databaseUrl: undefined,
+      databaseListenUrl: undefined,
+      databasePreparedStatements: true,
       redisUrl: 'redis://127.0.0.1:6379',
       queuePrefix: '{runner-planner}',
       gatewayPort: 8080,
@@ -217,6 +219,26 @@ describe('loadConfig', () => {
     );
     expect(message).toContain('RAW_PAYLOAD_RETENTION: must be a duration');
     expect(message).toContain('RETENTION_INTERVAL: must be a duration');
+  });
+
+  it('reads a separate LISTEN URL and prepared statements off, for PgBouncer in transaction mode', () => {
+    expect(
+      loadConfig({
+        DATABASE_URL: 'postgres://rp@pgbouncer:6432/rp',
+        DATABASE_LISTEN_URL: 'postgres://rp@postgres:5432/rp',
+        DATABASE_PREPARED_STATEMENTS: 'false',
+      }),
+    ).toMatchObject({
+      databaseUrl: 'postgres://rp@pgbouncer:6432/rp',
+      databaseListenUrl: 'postgres://rp@postgres:5432/rp',
+      databasePreparedStatements: false,
+    });
+    const message = problemsOf({
+      DATABASE_LISTEN_URL: 'redis://x:6379',
+      DATABASE_PREPARED_STATEMENTS: 'maybe',
+    });
+    expect(message).toContain('DATABASE_LISTEN_URL');
+    expect(message).toContain('DATABASE_PREPARED_STATEMENTS: must be true or false');
   });
 
   it('treats empty variables as unset', () => {

@@ -71,6 +71,23 @@ export interface DatabaseOptions {
   staleAfterMs?: number;
   /** Most query connections this instance opens. Default 10. */
   poolSize?: number;
+  /**
+   * Where the one LISTEN connection of pressure and token notifications goes (DATABASE_LISTEN_URL):
+   * LISTEN needs a session of its own, which a pooler in transaction mode does not give. Default:
+   * the database URL.
+   */
+  listenUrl?: string;
+  /**
+   * Named prepared statements on the hot paths (default true). Off for a pooler in transaction
+   * mode that cannot carry them (PgBouncer before 1.21): each query is then parsed anew.
+   */
+  preparedStatements?: boolean;
+}
+
+/** A statement the driver may prepare under its name. */
+interface NamedStatement {
+  name: string;
+  text: string;
 }
 
 /** Incomplete jobs of one platform, by where they stand (docs/pressure.md). */
@@ -200,8 +217,10 @@ export class Database {
 
   private constructor(
     private readonly orm: MikroORM,
-    private readonly databaseUrl: string,
+    /** Where the LISTEN connection goes: DATABASE_LISTEN_URL, else the database URL. */
+    private readonly listenUrl: string,
     private readonly staleAfterMs: number,
+    private readonly preparedStatements: boolean,
   ) {
     // Concurrent addJob calls share one INSERT and one commit: PostgreSQL serialises commits
     // that NOTIFY, so one notifying commit per batch keeps throughput up under load.
@@ -220,7 +239,12 @@ export class Database {
       databaseUrl,
       options.poolSize === undefined ? {} : { poolSize: options.poolSize },
     );
-    return new Database(orm, databaseUrl, staleAfterMs);
+    return new Database(
+      orm,
+      options.listenUrl ?? databaseUrl,
+      staleAfterMs,
+      options.preparedStatements ?? true,
+    );
   }
 
   async close(): Promise<void> {
@@ -551,12 +575,14 @@ export class Database {
    * at the same moment cannot miss it. NotExistError when neither matched a row.
    */
   private async updateOrRelease(
-    update: { name: string; text: string },
+    update: NamedStatement,
     values: unknown[],
     release: string,
     releaseValues: unknown[],
   ): Promise<void> {
-    const updated = await this.withDriverClient((client) => client.query({ ...update, values }));
+    const updated = await this.withDriverClient((client) =>
+      client.query({ ...this.statement(update), values }),
+    );
     if (updated.rowCount !== 0) return;
     const released = await this.transaction(async (em) => {
       await em.execute(sql.LOCK_FOR_JOB_INSERT, [sql.ASSIGNMENT_LOCK_KEY]);
@@ -566,8 +592,10 @@ export class Database {
   }
 
   /** Runs one of the single-row job updates; NotExistError when it matched no row. */
-  private async updateJob(statement: { name: string; text: string }, values: unknown[]): Promise<void> {
-    const found = await this.withDriverClient((client) => client.query({ ...statement, values }));
+  private async updateJob(statement: NamedStatement, values: unknown[]): Promise<void> {
+    const found = await this.withDriverClient((client) =>
+      client.query({ ...this.statement(statement), values }),
+    );
     if (found.rowCount === 0) throw new NotExistError();
   }
 
@@ -575,7 +603,7 @@ export class Database {
   async countIncompleteJobs(): Promise<IncompleteJobCounts[]> {
     return this.withDriverClient(async (client) => {
       const result = await client.query<IncompleteJobCounts>({
-        ...sql.COUNT_INCOMPLETE_JOBS,
+        ...this.statement(sql.COUNT_INCOMPLETE_JOBS),
         values: [this.staleAfterMs],
       });
       return result.rows;
@@ -599,17 +627,13 @@ export class Database {
     return this.expire(sql.DROP_RAW_COMPLETED_BEFORE, before, limit);
   }
 
-  private async expire(
-    statement: { name: string; text: string },
-    before: Date,
-    limit: number,
-  ): Promise<number> {
+  private async expire(statement: NamedStatement, before: Date, limit: number): Promise<number> {
     checkArgument(argumentSchemas.date('before'), 'retention', before);
     if (!Number.isInteger(limit) || limit < 1) {
       throw new InvalidInputError('retention', ['limit must be a positive whole number']);
     }
     const result = await this.withDriverClient((client) =>
-      client.query({ ...statement, values: [before.toISOString(), limit] }),
+      client.query({ ...this.statement(statement), values: [before.toISOString(), limit] }),
     );
     return result.rowCount ?? 0;
   }
@@ -666,7 +690,7 @@ export class Database {
     const names = flavors.length === 0 ? null : JSON.stringify(flavors);
     const rows = await this.withDriverClient(async (client) => {
       const result = await client.query<{ name: string; pressure: number }>({
-        ...sql.SELECT_PRESSURES,
+        ...this.statement(sql.SELECT_PRESSURES),
         values: [platform, names, this.staleAfterMs],
       });
       return result.rows;
@@ -678,6 +702,11 @@ export class Database {
    * Runs `work` on a `pg` client borrowed from the ORM's own pool: for a prepared statement,
    * which the ORM's query layer cannot issue, on the hot read path.
    */
+  /** The statement as the driver sends it: by name when prepared statements are on, else unnamed. */
+  private statement(statement: NamedStatement): { name?: string; text: string } {
+    return this.preparedStatements ? statement : { text: statement.text };
+  }
+
   private async withDriverClient<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
     const { client, release } = await this.driverClient();
     try {
@@ -695,7 +724,7 @@ export class Database {
 
   /** Signals after any committed change that may move a pressure; one LISTEN connection per process. */
   subscribePressureChanges(): PressureSubscription {
-    const subscription = subscribeToPressure(this.databaseUrl, () => this.subscriptions.delete(subscription));
+    const subscription = subscribeToPressure(this.listenUrl, () => this.subscriptions.delete(subscription));
     this.subscriptions.add(subscription);
     return subscription;
   }
@@ -779,7 +808,7 @@ export class Database {
    * Shares the process's LISTEN connection with `subscribePressureChanges`.
    */
   subscribeTokenRevocations(listener: TokenRevocationListener): TokenRevocationSubscription {
-    const subscription = subscribeToTokenRevocations(this.databaseUrl, listener, () =>
+    const subscription = subscribeToTokenRevocations(this.listenUrl, listener, () =>
       this.subscriptions.delete(subscription),
     );
     this.subscriptions.add(subscription);

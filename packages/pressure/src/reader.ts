@@ -8,6 +8,10 @@ export interface PressureReaderOptions {
   staleAfterMs?: number;
   /** Most query connections the reader opens. Default 2: reads are short. */
   poolSize?: number;
+  /** The LISTEN connection's URL when `databaseUrl` is a pooler in transaction mode (DATABASE_LISTEN_URL). */
+  listenUrl?: string;
+  /** False behind PgBouncer before 1.21 in transaction mode (DATABASE_PREPARED_STATEMENTS). Default true. */
+  preparedStatements?: boolean;
 }
 
 export interface WatchOptions {
@@ -47,6 +51,8 @@ export class PressureReader {
     const database = await Database.connect(databaseUrl, {
       ...(options.staleAfterMs === undefined ? {} : { staleAfterMs: options.staleAfterMs }),
       poolSize: options.poolSize ?? 2,
+      ...(options.listenUrl === undefined ? {} : { listenUrl: options.listenUrl }),
+      ...(options.preparedStatements === undefined ? {} : { preparedStatements: options.preparedStatements }),
     });
     return new PressureReader(database, true);
   }

@@ -94,7 +94,7 @@ async function startOnce(port: number): Promise<EmbeddedPostgres> {
   };
 }
 
-function findFreePort(): Promise<number> {
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.unref();

@@ -13,6 +13,7 @@ export {
   startFakeGitHub,
 } from './fake-github.js';
 export { type FakeGitLab, type FakeGitLabJob, startFakeGitLab } from './fake-gitlab.js';
+export { PGBOUNCER, type PgBouncer, startPgBouncer } from './pgbouncer.js';
 export { ADMIN_URL_KEY } from './provided-context.js';
 export {
   LOCAL_POSTGRES_URL,
