@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/index.js';
-import { job, recountedPressures, useDatabase } from './support.js';
+import { flavor, job, recountedPressures, useDatabase } from './support.js';
 
 const fixture = useDatabase('retention');
 
@@ -11,14 +11,7 @@ const raw = { completed: { workflow_job: { id: 1, steps: ['x'.repeat(200)] } } }
 
 /** Jobs of flavor `large`: `done-N` completed N days ago, `open-N` created N days ago and not completed. */
 async function seed() {
-  await fixture.db.addFlavor({
-    platform: 'github',
-    name: 'large',
-    labels: ['large'],
-    priority: 1,
-    isDisabled: false,
-    minimumPressure: 0,
-  });
+  await fixture.db.addFlavor(flavor('large', { labels: ['large'] }));
   for (const days of [1, 10, 40, 100, 200]) {
     await fixture.db.addJob(
       job(`done-${days}`, {
