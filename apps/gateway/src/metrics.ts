@@ -64,6 +64,7 @@ const REJECT_REASONS: ReadonlySet<string> = new Set([
   'too_large',
   'bad_request',
   'queue_unavailable',
+  'not_replicated',
 ]);
 const ENQUEUE_RESULTS: ReadonlySet<string> = new Set(['enqueued', 'duplicate', 'requeued']);
 

@@ -1,4 +1,9 @@
-import { type Envelope, QueueUnavailableError, type WebhookProducer } from '@runner-planner/queue';
+import {
+  type Envelope,
+  NotReplicatedError,
+  QueueUnavailableError,
+  type WebhookProducer,
+} from '@runner-planner/queue';
 import type { FastifyReply } from 'fastify';
 import type { Platform } from './delivery.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -12,7 +17,8 @@ export type RejectReason =
   | 'too_many_failures'
   | 'too_large'
   | 'bad_request'
-  | 'queue_unavailable';
+  | 'queue_unavailable'
+  | 'not_replicated';
 
 export interface Responder {
   reject(
@@ -50,8 +56,14 @@ export function createResponder(producer: WebhookProducer, metrics: GatewayMetri
       } catch (err) {
         // A 5xx makes the forge record a failed delivery, which can be redelivered (by hand, or
         // by the worker's GitHub redelivery job) once Redis is back.
-        metrics.rejected.inc({ platform, reason: 'queue_unavailable' });
         const context = { platform, event, deliveryId };
+        if (err instanceof NotReplicatedError) {
+          // Queued on the primary all the same: a redelivery is a duplicate of it, not a second job.
+          metrics.rejected.inc({ platform, reason: 'not_replicated' });
+          reply.log.warn(context, `webhook not acknowledged: ${err.message} (GATEWAY_REPLICA_ACKS)`);
+          return reply.code(503).send({ error: 'queued but not yet replicated, retry later' });
+        }
+        metrics.rejected.inc({ platform, reason: 'queue_unavailable' });
         if (err instanceof QueueUnavailableError) {
           reply.log.warn(context, `webhook not queued: ${err.message}`);
         } else {

@@ -31,6 +31,8 @@ export async function startGateway(
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     replayWindowMs: config.gatewayReplayWindowMs,
+    replicas: config.gatewayReplicaAcks,
+    replicaTimeoutMs: config.gatewayReplicaTimeoutMs,
   });
   let app: FastifyInstance;
   try {

@@ -332,6 +332,13 @@ const environmentSchema = z
     // 46 times the largest workflow_job example, twice a synthetic one with 1,000 steps (docs/security.md).
     GATEWAY_GITHUB_BODY_LIMIT: size('512kb'),
     GATEWAY_REPLAY_WINDOW: durationOrOff('1h'),
+    GATEWAY_REPLICA_ACKS: z.coerce
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be a whole number' })
+      .min(0, { error: 'must be 0 (off) or more' })
+      .max(16, { error: 'must be at most 16' })
+      .default(0),
+    GATEWAY_REPLICA_TIMEOUT: duration('1s'),
     GATEWAY_REQUEST_TIMEOUT: duration('10s'),
     GATEWAY_HEADERS_TIMEOUT: duration('5s'),
     GATEWAY_IDLE_TIMEOUT: duration('10s'),
@@ -529,6 +536,10 @@ export interface Config {
   gatewayGitHubBodyLimitBytes: number;
   /** A signed body seen within this long is not queued again, whatever its delivery id; 0 = off. */
   gatewayReplayWindowMs: number;
+  /** Redis replicas that must acknowledge a queued webhook before the 202 (WAIT); 0: off. */
+  gatewayReplicaAcks: number;
+  /** How long the gateway waits for them before answering 503. */
+  gatewayReplicaTimeoutMs: number;
   gatewayServer: HttpServerLimits;
   plannerServer: HttpServerLimits;
   /**
@@ -614,6 +625,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gatewayBodyLimitBytes: e.GATEWAY_BODY_LIMIT,
     gatewayGitHubBodyLimitBytes: e.GATEWAY_GITHUB_BODY_LIMIT,
     gatewayReplayWindowMs: e.GATEWAY_REPLAY_WINDOW,
+    gatewayReplicaAcks: e.GATEWAY_REPLICA_ACKS,
+    gatewayReplicaTimeoutMs: e.GATEWAY_REPLICA_TIMEOUT,
     gatewayServer: httpServerLimits(
       e.GATEWAY_REQUEST_TIMEOUT,
       e.GATEWAY_HEADERS_TIMEOUT,

@@ -48,6 +48,8 @@ describe('loadConfig', () => {
       gatewayBodyLimitBytes: 1_048_576,
       gatewayGitHubBodyLimitBytes: 524_288,
       gatewayReplayWindowMs: 3_600_000,
+      gatewayReplicaAcks: 0,
+      gatewayReplicaTimeoutMs: 1_000,
       gatewayServer: {
         requestTimeoutMs: 10_000,
         headersTimeoutMs: 5_000,

@@ -38,6 +38,13 @@ describe('HTTP server limits and webhook replay settings', () => {
     expect(config.gatewayGitHubBodyLimitBytes).toBe(256 * 1024);
     expect(config.gatewayReplayWindowMs).toBe(6 * 3_600_000);
     expect(loadConfig({ GATEWAY_REPLAY_WINDOW: '0' }).gatewayReplayWindowMs).toBe(0);
+    expect(loadConfig({ GATEWAY_REPLICA_ACKS: '2', GATEWAY_REPLICA_TIMEOUT: '250ms' })).toMatchObject({
+      gatewayReplicaAcks: 2,
+      gatewayReplicaTimeoutMs: 250,
+    });
+    expect(() => loadConfig({ GATEWAY_REPLICA_ACKS: '-1' })).toThrow(
+      'GATEWAY_REPLICA_ACKS: must be 0 (off) or more',
+    );
   });
 
   it('refuses a headers timeout longer than the request timeout, which Node would refuse at start', () => {

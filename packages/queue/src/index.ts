@@ -20,6 +20,7 @@ export {
 export {
   createWebhookProducer,
   type EnqueueResult,
+  NotReplicatedError,
   type ProducerOptions,
   QueueUnavailableError,
   type WebhookProducer,

@@ -42,8 +42,30 @@ export interface ProducerOptions {
    * answered `duplicate`. A redelivery under the same id is unaffected. 0 or absent: no check.
    */
   replayWindowMs?: number;
+  /**
+   * Replicas that must have the queue job before `enqueue` resolves (Redis `WAIT`), so that a
+   * failover to a replica cannot lose a webhook already answered 202. 0 or absent: no wait.
+   */
+  replicas?: number;
+  /** How long to wait for them (default 1 s); fewer in time rejects with NotReplicatedError. */
+  replicaTimeoutMs?: number;
   /** Where Redis connection problems are logged (default: a line on stderr). */
   log?: Log;
+}
+
+/**
+ * The job was written to the primary but fewer replicas than asked for confirmed it in time: a
+ * failover now could lose it. The caller answers 5xx so the sender delivers again (the job id
+ * makes the second delivery a duplicate, not a second job).
+ */
+export class NotReplicatedError extends Error {
+  override readonly name = 'NotReplicatedError';
+  constructor(
+    readonly acknowledged: number,
+    readonly wanted: number,
+  ) {
+    super(`queued on the primary, but ${acknowledged} of ${wanted} replicas acknowledged it in time`);
+  }
 }
 
 /**
@@ -107,33 +129,51 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
     return exists === 0;
   }
 
-  return {
-    async enqueue(envelope, options = {}) {
-      // BullMQ would wait for the connection forever; a webhook sender must hear "no" instead.
-      if (!(await whenConnected(connection))) throw new QueueUnavailableError();
-      const jobId = queueJobId(envelope.platform, envelope.deliveryId);
-      // A new delivery costs one round trip before the add (the replay claim and an EXISTS on the
-      // job's hash). `getJobState` scans the queue's lists and grows with their length, so it is
-      // kept for the rare repeated delivery.
-      const fresh = await isNew(jobId, envelope, options.bodyDigest);
-      if (fresh === undefined) return 'duplicate';
-      if (fresh) {
-        await queue.add(envelope.event, envelope, { jobId });
-        return 'enqueued';
-      }
-      const state = await queue.getJobState(jobId);
-      if (state === 'failed') {
-        const failed = await queue.getJob(jobId);
-        if (failed) {
-          await failed.updateData(envelope);
-          await failed.retry('failed');
-          return 'requeued';
-        }
-      } else if (state !== 'unknown') {
-        return 'duplicate';
-      }
+  const replicas = options.replicas ?? 0;
+  const replicaTimeoutMs = options.replicaTimeoutMs ?? 1_000;
+  /** The result, once the replicas asked for have every write of this connection so far. */
+  async function replicated<T>(result: T): Promise<T> {
+    if (replicas <= 0) return result;
+    // WAIT covers every write this connection made, a duplicate's earlier add included.
+    const acknowledged = await connection.wait(replicas, replicaTimeoutMs);
+    if (acknowledged < replicas) throw new NotReplicatedError(acknowledged, replicas);
+    return result;
+  }
+
+  async function enqueueOnPrimary(
+    envelope: Envelope,
+    bodyDigest: string | undefined,
+  ): Promise<EnqueueResult> {
+    // BullMQ would wait for the connection forever; a webhook sender must hear "no" instead.
+    if (!(await whenConnected(connection))) throw new QueueUnavailableError();
+    const jobId = queueJobId(envelope.platform, envelope.deliveryId);
+    // A new delivery costs one round trip before the add (the replay claim and an EXISTS on the
+    // job's hash). `getJobState` scans the queue's lists and grows with their length, so it is
+    // kept for the rare repeated delivery.
+    const fresh = await isNew(jobId, envelope, bodyDigest);
+    if (fresh === undefined) return 'duplicate';
+    if (fresh) {
       await queue.add(envelope.event, envelope, { jobId });
       return 'enqueued';
+    }
+    const state = await queue.getJobState(jobId);
+    if (state === 'failed') {
+      const failed = await queue.getJob(jobId);
+      if (failed) {
+        await failed.updateData(envelope);
+        await failed.retry('failed');
+        return 'requeued';
+      }
+    } else if (state !== 'unknown') {
+      return 'duplicate';
+    }
+    await queue.add(envelope.event, envelope, { jobId });
+    return 'enqueued';
+  }
+
+  return {
+    async enqueue(envelope, options = {}) {
+      return replicated(await enqueueOnPrimary(envelope, options.bodyDigest));
     },
     async isReady() {
       if (!(await whenConnected(connection))) return false;

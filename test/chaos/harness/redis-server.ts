@@ -11,6 +11,8 @@ export interface RedisServerOptions {
   /** Append-only file on (`yes`) or no persistence at all (`no`, RDB snapshots off too). */
   appendonly: boolean;
   appendfsync?: 'always' | 'everysec' | 'no';
+  /** Starts it as a replica of the Redis at this URL. */
+  replicaOf?: string;
 }
 
 /** A redis-server of this test's own, so it can be killed without touching the machine's Redis. */
@@ -41,6 +43,9 @@ export async function startOwnRedis(options: RedisServerOptions): Promise<OwnRed
     // Without AOF nothing must survive a crash either: no RDB snapshot to fall back on.
     '--save',
     '',
+    ...(options.replicaOf === undefined
+      ? []
+      : ['--replicaof', new URL(options.replicaOf).hostname, new URL(options.replicaOf).port]),
   ];
   let child: ChildProcess | undefined;
 
