@@ -557,7 +557,13 @@ interface PodSpec {
 
 const KUBERNETES = 'infra/kubernetes';
 /** Applied on their own, on purpose (see the comments in each). */
-const STANDALONE = new Set([`${KUBERNETES}/secret.example.yaml`, `${KUBERNETES}/jobs/migrate.yaml`]);
+const SENTINEL_SCALED_OBJECT = `${KUBERNETES}/keda/worker-scaledobject-sentinel.yaml`;
+const STANDALONE = new Set([
+  `${KUBERNETES}/secret.example.yaml`,
+  `${KUBERNETES}/jobs/migrate.yaml`,
+  // Instead of worker-scaledobject.yaml where Redis is behind Sentinel.
+  SENTINEL_SCALED_OBJECT,
+]);
 
 function yamlFiles(directory: string): string[] {
   return readdirSync(path(directory), { withFileTypes: true }).flatMap((entry) => {
@@ -577,7 +583,8 @@ const manifests = kubeFiles
       return { file, where: `${file}#${index}`, object: document.toJS() as KubeObject };
     }),
   );
-const objects = manifests.map((manifest) => manifest.object);
+/** What `kubectl apply -k infra/kubernetes` applies: the variants applied instead are left out. */
+const objects = manifests.filter((manifest) => manifest.file !== SENTINEL_SCALED_OBJECT).map((m) => m.object);
 const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
 const configMap = find('ConfigMap', 'runner-planner-config') as KubeObject;
@@ -822,6 +829,20 @@ describe('infra/kubernetes', () => {
       expect(ref.name).toBe(secret.metadata.name);
       expect(Object.keys(secret.stringData ?? {})).toContain(ref.key);
     }
+  });
+
+  it('has a Sentinel variant of the worker ScaledObject that reads the same list', () => {
+    const [variant] = manifests.filter((m) => m.file === SENTINEL_SCALED_OBJECT).map((m) => m.object);
+    const main = ofKind('ScaledObject')[0] as KubeObject;
+    expect(variant?.metadata.name).toBe(main.metadata.name);
+    expect(variant?.spec.scaleTargetRef).toEqual(main.spec.scaleTargetRef);
+    const redis = main.spec.triggers.find((t: { type: string }) => t.type === 'redis');
+    const sentinel = variant?.spec.triggers.find((t: { type: string }) => t.type === 'redis-sentinel');
+    expect(sentinel.metadata.listName).toBe(redis.metadata.listName);
+    expect(sentinel.metadata.listLength).toBe(redis.metadata.listLength);
+    expect(sentinel.metadata.addresses).toMatch(/^[^,:]+:\d+(,[^,:]+:\d+)*$/);
+    expect(sentinel.metadata.sentinelMaster).toBeTruthy();
+    expect(find('TriggerAuthentication', sentinel.authenticationRef.name)).toBeDefined();
   });
 
   it('has a migration Job that runs the database package of an app in the image', () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { queueJobId, WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OwnRedis, startOwnRedis } from '../chaos/harness/redis-server.js';
+import { type OwnRedis, startOwnRedis, waitForReplicas } from '../chaos/harness/redis-server.js';
 import type { AppProcess } from '../support/apps.js';
 import { useSystem } from '../support/system.js';
 import { sendGitHub, workflowJobExamples } from '../support/webhooks.js';
@@ -16,29 +16,10 @@ let replica: OwnRedis;
 let waiting: AppProcess;
 let plain: AppProcess;
 
-const replicas = async (url: string) => {
-  const client = new Redis(url);
-  try {
-    // Online: past the initial sync, so acknowledging the primary's writes.
-    return (await client.info('replication')).match(/^slave\d+:.*state=online/gm)?.length ?? 0;
-  } finally {
-    client.disconnect();
-  }
-};
-
-/** Waits until the primary counts `count` replicas online. */
-async function connected(count: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while ((await replicas(primary.url)) !== count) {
-    if (Date.now() > deadline) throw new Error(`the primary never had ${count} replicas`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 beforeAll(async () => {
   primary = await startOwnRedis({ appendonly: false });
   replica = await startOwnRedis({ appendonly: false, replicaOf: primary.url });
-  await connected(1);
+  await waitForReplicas(primary.url, 1);
   [waiting, plain] = await Promise.all([
     system.start('gateway', {
       REDIS_URL: primary.url,
@@ -75,7 +56,7 @@ describe('GATEWAY_REPLICA_ACKS=1', () => {
     expect(await onReplica(first)).toBe(true);
 
     await replica.kill();
-    await connected(0);
+    await waitForReplicas(primary.url, 0);
     const second = randomUUID();
     const started = Date.now();
     const refused = await sendGitHub(waiting.url, { ...example(), marker: 'second' }, { delivery: second });
@@ -89,7 +70,7 @@ describe('GATEWAY_REPLICA_ACKS=1', () => {
 
     // The replica back, the sender's redelivery of the refused webhook is acknowledged, once.
     await replica.start();
-    await connected(1);
+    await waitForReplicas(primary.url, 1);
     const redelivered = await sendGitHub(
       waiting.url,
       { ...example(), marker: 'second' },

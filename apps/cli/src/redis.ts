@@ -22,13 +22,17 @@ export async function pingRedis(url: string, timeoutMs = 1_500): Promise<boolean
 
 /** Why the Redis at `url` does not answer PING, or undefined when it does. */
 export async function redisProblem(url: string, timeoutMs = 1_500): Promise<string | undefined> {
-  const redis = new Redis(url, {
+  // Loaded here, not at the top: `--help` must not load the queue package (lazy-modules.test.ts).
+  const { redisOptions } = await import('@runner-planner/queue');
+  const { url: plain, ...options } = redisOptions(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
     enableOfflineQueue: false,
   });
+  const redis = plain === undefined ? new Redis(options) : new Redis(plain, options);
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     lastError = error;

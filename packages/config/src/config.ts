@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import bytes from 'bytes';
 import ms from 'ms';
 import { z } from 'zod';
+import { sentinelTarget } from './redis-url.js';
 
 /** One or more bad environment variables; the message has a line per variable, never a secret's value. */
 export class ConfigError extends Error {
@@ -182,6 +183,26 @@ const url = (protocols: RegExp, hint: string) =>
     { message: `must be a URL (${hint})` },
   );
 
+/** `redis://`, `rediss://`, or Sentinel's `redis+sentinel://` (docs/scaling.md#redis). */
+const redisUrl = z.string().superRefine((value, context) => {
+  try {
+    if (sentinelTarget(value) !== undefined) return;
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return;
+  }
+  try {
+    if (/^rediss?:$/.test(new URL(value).protocol)) return;
+  } catch {
+    // Told below.
+  }
+  context.addIssue({
+    code: 'custom',
+    message:
+      'must be a URL (redis://host:6379, rediss:// for TLS, or redis+sentinel://host:26379,…/<master>)',
+  });
+});
+
 /** A PEM private key; one-line values with literal `\n` (as .env files often hold them) are unfolded. */
 const privateKeyPem = z.string().transform((value, context) => {
   const pem = value.includes('-----BEGIN') && !value.includes('\n') ? value.replace(/\\n/g, '\n') : value;
@@ -259,7 +280,7 @@ const environmentSchema = z
     DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').optional(),
     DATABASE_LISTEN_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').optional(),
     DATABASE_PREPARED_STATEMENTS: boolean(true),
-    REDIS_URL: url(/^rediss?:$/, 'redis://host:6379').optional(),
+    REDIS_URL: redisUrl.optional(),
     QUEUE_PREFIX: z
       .string()
       .regex(/^[^:\s]+$/, { message: 'must not contain ":" or spaces' })

@@ -10,3 +10,4 @@ export {
   requireSetting,
 } from './config.js';
 export { type LogFormat, logFormat, type PinoOptions, pinoOptions } from './logging.js';
+export { SENTINEL_PROTOCOL, type SentinelTarget, sentinelTarget } from './redis-url.js';

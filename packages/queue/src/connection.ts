@@ -1,3 +1,4 @@
+import { sentinelTarget } from '@runner-planner/config';
 import type { QueueBase } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 
@@ -5,11 +6,26 @@ import { Redis, type RedisOptions } from 'ioredis';
 const retryStrategy = (attempt: number) => Math.min(attempt * 100, 2_000);
 
 /**
+ * ioredis options for REDIS_URL: a `redis+sentinel://` URL becomes Sentinel options (ioredis asks
+ * the Sentinels for the master and follows a failover); any other URL is passed as it is.
+ */
+export function redisOptions(redisUrl: string, options: RedisOptions = {}): RedisOptions & { url?: string } {
+  const sentinel = sentinelTarget(redisUrl);
+  if (sentinel === undefined) return { url: redisUrl, ...options };
+  return { ...sentinel, retryStrategy, sentinelRetryStrategy: retryStrategy, ...options };
+}
+
+function connect(redisUrl: string, options: RedisOptions): Redis {
+  const { url, ...rest } = redisOptions(redisUrl, options);
+  return url === undefined ? new Redis(rest) : new Redis(url, rest);
+}
+
+/**
  * For producers (the gateway): commands fail at once while Redis is unreachable, so a webhook
  * gets a 503 the forge will redeliver instead of waiting in memory and being lost on a crash.
  */
 export function producerConnection(redisUrl: string, options: RedisOptions = {}): Redis {
-  return new Redis(redisUrl, {
+  return connect(redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
@@ -23,7 +39,7 @@ const WORKER_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, retryStrategy
 
 /** A worker-style connection the caller owns and must close. */
 export function workerConnection(redisUrl: string, options: RedisOptions = {}): Redis {
-  return new Redis(redisUrl, { ...WORKER_OPTIONS, ...options });
+  return connect(redisUrl, { ...WORKER_OPTIONS, ...options });
 }
 
 /**
@@ -31,11 +47,8 @@ export function workerConnection(redisUrl: string, options: RedisOptions = {}): 
  * treats an ioredis instance it is handed as shared and never closes it, so a worker given one
  * would leave it open after `close()`; given options, it opens and closes its connections itself.
  */
-export function workerConnectionOptions(
-  redisUrl: string,
-  options: RedisOptions = {},
-): RedisOptions & { url: string } {
-  return { url: redisUrl, ...WORKER_OPTIONS, ...options };
+export function workerConnectionOptions(redisUrl: string, options: RedisOptions = {}): RedisOptions {
+  return redisOptions(redisUrl, { ...WORKER_OPTIONS, ...options });
 }
 
 /**

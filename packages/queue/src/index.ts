@@ -1,6 +1,7 @@
 export {
   closeQueuesAndConnection,
   producerConnection,
+  redisOptions,
   whenConnected,
   workerConnection,
   workerConnectionOptions,

@@ -93,3 +93,23 @@ async function answers(url: string): Promise<boolean> {
     client.disconnect();
   }
 }
+
+/** Replicas the Redis at `url` counts online: past their initial sync, acknowledging its writes. */
+export async function replicasOnline(url: string): Promise<number> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  try {
+    return (await client.info('replication')).match(/^slave\d+:.*state=online/gm)?.length ?? 0;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Waits until the Redis at `url` has `count` replicas online (15 s at most). */
+export async function waitForReplicas(url: string, count: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await replicasOnline(url)) !== count) {
+    if (Date.now() > deadline) throw new Error(`${url} never had ${count} replicas online`);
+    await sleep(50);
+  }
+}
