@@ -4,7 +4,7 @@ import { type PgBouncer, startPgBouncer } from '@runner-planner/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppProcess } from '../support/apps.js';
 import { useSystem } from '../support/system.js';
-import { sendGitHub } from '../support/webhooks.js';
+import { sendGitHub, workflowJobPayload } from '../support/webhooks.js';
 
 // Workers and planner reach PostgreSQL through PgBouncer in transaction mode, the version Debian
 // ships (1.18: no prepared statements across transactions), with the LISTEN connection direct.
@@ -42,39 +42,8 @@ const api = (path: string, init: RequestInit = {}) =>
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
   });
 
-function workflowJob(id: number, action: 'queued' | 'completed') {
-  const at = new Date().toISOString();
-  return {
-    action,
-    workflow_job: {
-      id,
-      run_id: 1,
-      status: action,
-      conclusion: action === 'completed' ? 'success' : null,
-      labels: ['self-hosted', 'linux', 'bouncer'],
-      created_at: at,
-      started_at: at,
-      completed_at: action === 'completed' ? at : null,
-      name: 'build',
-      runner_id: null,
-      runner_name: null,
-      runner_group_id: null,
-      runner_group_name: null,
-      workflow_name: 'ci',
-      head_branch: 'main',
-      head_sha: 'abc',
-      html_url: 'https://github.com/octo/repo/actions/runs/1/job/1',
-      url: 'https://api.github.com/repos/octo/repo/actions/jobs/1',
-      run_url: 'https://api.github.com/repos/octo/repo/actions/runs/1',
-      check_run_url: 'https://api.github.com/repos/octo/repo/check-runs/1',
-      node_id: 'x',
-      run_attempt: 1,
-      steps: [],
-    },
-    repository: { id: 1, full_name: 'octo/repo', name: 'repo', owner: { login: 'octo' } },
-    sender: { login: 'octo' },
-  };
-}
+const workflowJob = (id: number, action: 'queued' | 'completed') =>
+  workflowJobPayload(id, action, ['self-hosted', 'linux', 'bouncer']);
 
 /** Pressure values a stream reports, as they arrive. */
 async function openStream(flavor: string) {

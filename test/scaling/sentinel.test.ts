@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OwnRedis, startOwnRedis, waitForReplicas } from '../chaos/harness/redis-server.js';
 import type { AppProcess } from '../support/apps.js';
 import { useSystem } from '../support/system.js';
-import { sendGitHub } from '../support/webhooks.js';
+import { sendGitHub, workflowJobPayload } from '../support/webhooks.js';
 import { type Sentinels, startSentinels } from './sentinels.js';
 
 // Every app on REDIS_URL=redis+sentinel://…: a primary, two replicas and three Sentinels of the
@@ -41,39 +41,7 @@ afterAll(async () => {
   await primary?.close();
 });
 
-function queued(id: number) {
-  const at = new Date().toISOString();
-  return {
-    action: 'queued',
-    workflow_job: {
-      id,
-      run_id: 1,
-      status: 'queued',
-      conclusion: null,
-      labels: ['self-hosted', 'sentinel'],
-      created_at: at,
-      started_at: at,
-      completed_at: null,
-      name: 'build',
-      runner_id: null,
-      runner_name: null,
-      runner_group_id: null,
-      runner_group_name: null,
-      workflow_name: 'ci',
-      head_branch: 'main',
-      head_sha: 'abc',
-      html_url: 'https://github.com/octo/repo/actions/runs/1/job/1',
-      url: 'https://api.github.com/repos/octo/repo/actions/jobs/1',
-      run_url: 'https://api.github.com/repos/octo/repo/actions/runs/1',
-      check_run_url: 'https://api.github.com/repos/octo/repo/check-runs/1',
-      node_id: 'x',
-      run_attempt: 1,
-      steps: [],
-    },
-    repository: { id: 1, full_name: 'octo/repo', name: 'repo', owner: { login: 'octo' } },
-    sender: { login: 'octo' },
-  };
-}
+const queued = (id: number) => workflowJobPayload(id, 'queued', ['self-hosted', 'sentinel']);
 
 /** Sends until answered 202, under one delivery id, as a forge's redelivery would; the 5xx it met. */
 async function deliver(id: number): Promise<number> {

@@ -56,3 +56,41 @@ export function workflowJobExamples(): WorkflowJobExample[] {
   }[];
   return all.find((entry) => entry.name === 'workflow_job')?.examples ?? [];
 }
+
+/**
+ * A `workflow_job` webhook of job `id` with `labels` (self-hosted first, as GitHub lists them),
+ * in the shape GitHub sends: queued, or completed successfully.
+ */
+export function workflowJobPayload(id: number, action: 'queued' | 'completed', labels: string[]) {
+  const at = new Date().toISOString();
+  return {
+    action,
+    workflow_job: {
+      id,
+      run_id: 1,
+      status: action,
+      conclusion: action === 'completed' ? 'success' : null,
+      labels,
+      created_at: at,
+      started_at: at,
+      completed_at: action === 'completed' ? at : null,
+      name: 'build',
+      runner_id: null,
+      runner_name: null,
+      runner_group_id: null,
+      runner_group_name: null,
+      workflow_name: 'ci',
+      head_branch: 'main',
+      head_sha: 'abc',
+      html_url: 'https://github.com/octo/repo/actions/runs/1/job/1',
+      url: 'https://api.github.com/repos/octo/repo/actions/jobs/1',
+      run_url: 'https://api.github.com/repos/octo/repo/actions/runs/1',
+      check_run_url: 'https://api.github.com/repos/octo/repo/check-runs/1',
+      node_id: 'x',
+      run_attempt: 1,
+      steps: [],
+    },
+    repository: { id: 1, full_name: 'octo/repo', name: 'repo', owner: { login: 'octo' } },
+    sender: { login: 'octo' },
+  };
+}
