@@ -580,9 +580,7 @@ export class Database {
     release: string,
     releaseValues: unknown[],
   ): Promise<void> {
-    const updated = await this.withDriverClient((client) =>
-      client.query({ ...this.statement(update), values }),
-    );
+    const updated = await this.runStatement(update, values);
     if (updated.rowCount !== 0) return;
     const released = await this.transaction(async (em) => {
       await em.execute(sql.LOCK_FOR_JOB_INSERT, [sql.ASSIGNMENT_LOCK_KEY]);
@@ -593,21 +591,16 @@ export class Database {
 
   /** Runs one of the single-row job updates; NotExistError when it matched no row. */
   private async updateJob(statement: NamedStatement, values: unknown[]): Promise<void> {
-    const found = await this.withDriverClient((client) =>
-      client.query({ ...this.statement(statement), values }),
-    );
+    const found = await this.runStatement(statement, values);
     if (found.rowCount === 0) throw new NotExistError();
   }
 
   /** Incomplete jobs per platform that has any, by phase; `unassigned` are those no flavor takes. */
   async countIncompleteJobs(): Promise<IncompleteJobCounts[]> {
-    return this.withDriverClient(async (client) => {
-      const result = await client.query<IncompleteJobCounts>({
-        ...this.statement(sql.COUNT_INCOMPLETE_JOBS),
-        values: [this.staleAfterMs],
-      });
-      return result.rows;
-    });
+    const result = await this.runStatement<IncompleteJobCounts>(sql.COUNT_INCOMPLETE_JOBS, [
+      this.staleAfterMs,
+    ]);
+    return result.rows;
   }
 
   /**
@@ -632,9 +625,7 @@ export class Database {
     if (!Number.isInteger(limit) || limit < 1) {
       throw new InvalidInputError('retention', ['limit must be a positive whole number']);
     }
-    const result = await this.withDriverClient((client) =>
-      client.query({ ...this.statement(statement), values: [before.toISOString(), limit] }),
-    );
+    const result = await this.runStatement(statement, [before.toISOString(), limit]);
     return result.rowCount ?? 0;
   }
 
@@ -688,13 +679,11 @@ export class Database {
   async getPressures(platform: string, ...flavors: string[]): Promise<Record<string, number>> {
     checkArgument(argumentSchemas.platform, 'platform', platform);
     const names = flavors.length === 0 ? null : JSON.stringify(flavors);
-    const rows = await this.withDriverClient(async (client) => {
-      const result = await client.query<{ name: string; pressure: number }>({
-        ...this.statement(sql.SELECT_PRESSURES),
-        values: [platform, names, this.staleAfterMs],
-      });
-      return result.rows;
-    });
+    const { rows } = await this.runStatement<{ name: string; pressure: number }>(sql.SELECT_PRESSURES, [
+      platform,
+      names,
+      this.staleAfterMs,
+    ]);
     return Object.fromEntries(rows.map((row) => [row.name, row.pressure]));
   }
 
@@ -702,9 +691,18 @@ export class Database {
    * Runs `work` on a `pg` client borrowed from the ORM's own pool: for a prepared statement,
    * which the ORM's query layer cannot issue, on the hot read path.
    */
-  /** The statement as the driver sends it: by name when prepared statements are on, else unnamed. */
-  private statement(statement: NamedStatement): { name?: string; text: string } {
-    return this.preparedStatements ? statement : { text: statement.text };
+  /**
+   * Runs a hot-path statement on a driver client: prepared under its name, or unnamed when
+   * prepared statements are off (DATABASE_PREPARED_STATEMENTS).
+   */
+  private runStatement<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    statement: NamedStatement,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    const { name, text } = statement;
+    return this.withDriverClient((client) =>
+      client.query<R>(this.preparedStatements ? { name, text, values } : { text, values }),
+    );
   }
 
   private async withDriverClient<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
