@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { CliError } from './errors.js';
 import { freePort } from './ports.js';
 
@@ -23,8 +22,8 @@ export async function pingRedis(url: string, timeoutMs = 1_500): Promise<boolean
 /** Why the Redis at `url` does not answer PING, or undefined when it does. */
 export async function redisProblem(url: string, timeoutMs = 1_500): Promise<string | undefined> {
   // Loaded here, not at the top: `--help` must not load the queue package (lazy-modules.test.ts).
-  const { redisOptions } = await import('@runner-planner/queue');
-  const { url: plain, ...options } = redisOptions(url, {
+  const { redisConnection } = await import('@runner-planner/queue');
+  const redis = redisConnection(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
@@ -32,7 +31,6 @@ export async function redisProblem(url: string, timeoutMs = 1_500): Promise<stri
     sentinelRetryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  const redis = plain === undefined ? new Redis(options) : new Redis(plain, options);
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     lastError = error;

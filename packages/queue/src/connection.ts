@@ -9,13 +9,14 @@ const retryStrategy = (attempt: number) => Math.min(attempt * 100, 2_000);
  * ioredis options for REDIS_URL: a `redis+sentinel://` URL becomes Sentinel options (ioredis asks
  * the Sentinels for the master and follows a failover); any other URL is passed as it is.
  */
-export function redisOptions(redisUrl: string, options: RedisOptions = {}): RedisOptions & { url?: string } {
+function redisOptions(redisUrl: string, options: RedisOptions = {}): RedisOptions & { url?: string } {
   const sentinel = sentinelTarget(redisUrl);
   if (sentinel === undefined) return { url: redisUrl, ...options };
   return { ...sentinel, retryStrategy, sentinelRetryStrategy: retryStrategy, ...options };
 }
 
-function connect(redisUrl: string, options: RedisOptions): Redis {
+/** A connection to REDIS_URL (Sentinel included) with exactly `options`. */
+export function redisConnection(redisUrl: string, options: RedisOptions): Redis {
   const { url, ...rest } = redisOptions(redisUrl, options);
   return url === undefined ? new Redis(rest) : new Redis(url, rest);
 }
@@ -25,7 +26,7 @@ function connect(redisUrl: string, options: RedisOptions): Redis {
  * gets a 503 the forge will redeliver instead of waiting in memory and being lost on a crash.
  */
 export function producerConnection(redisUrl: string, options: RedisOptions = {}): Redis {
-  return connect(redisUrl, {
+  return redisConnection(redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
@@ -39,7 +40,7 @@ const WORKER_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, retryStrategy
 
 /** A worker-style connection the caller owns and must close. */
 export function workerConnection(redisUrl: string, options: RedisOptions = {}): Redis {
-  return connect(redisUrl, { ...WORKER_OPTIONS, ...options });
+  return redisConnection(redisUrl, { ...WORKER_OPTIONS, ...options });
 }
 
 /**

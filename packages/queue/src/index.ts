@@ -1,7 +1,7 @@
 export {
   closeQueuesAndConnection,
   producerConnection,
-  redisOptions,
+  redisConnection,
   whenConnected,
   workerConnection,
   workerConnectionOptions,
