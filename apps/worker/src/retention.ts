@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '@runner-planner/config';
 import type { Database } from '@runner-planner/database';
 import type { Log } from '@runner-planner/process';
@@ -10,7 +11,7 @@ export const RETENTION_QUEUE = 'retention';
  * Rows one statement deletes or empties: each batch is one short statement, and the pass pauses
  * between batches, so webhooks keep being recorded beside a pass that works through a backlog.
  */
-export const RETENTION_BATCH = 500;
+const RETENTION_BATCH = 500;
 const PAUSE_BETWEEN_BATCHES_MS = 20;
 
 export interface RetentionSettings {
@@ -18,8 +19,8 @@ export interface RetentionSettings {
   jobRetentionMs: number;
   /** Empty the payloads of jobs completed longer ago than this; 0 keeps them. */
   rawPayloadRetentionMs: number;
+  /** Rows per statement (tests use small batches to see several). */
   batchSize?: number;
-  now?: () => Date;
 }
 
 export interface RetentionReport {
@@ -29,7 +30,7 @@ export interface RetentionReport {
 
 /** One retention pass: every expired job and payload, a batch at a time, until none is left. */
 export async function runRetentionPass(db: Database, settings: RetentionSettings): Promise<RetentionReport> {
-  const now = (settings.now ?? (() => new Date()))().getTime();
+  const now = Date.now();
   const batch = settings.batchSize ?? RETENTION_BATCH;
   const report: RetentionReport = { deletedJobs: 0, droppedPayloads: 0 };
   if (settings.jobRetentionMs > 0) {
@@ -50,7 +51,7 @@ async function inBatches(batch: number, step: () => Promise<number>): Promise<nu
     total += done;
     // A short batch means the rest were taken (or are being written, and wait for the next pass).
     if (done < batch) return total;
-    await new Promise((resolve) => setTimeout(resolve, PAUSE_BETWEEN_BATCHES_MS));
+    await sleep(PAUSE_BETWEEN_BATCHES_MS);
   }
 }
 
