@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Flavor, flavorCoversLabels, takesUntaggedJobs } from '../src/index.js';
-
-const flavor = (name: string, overrides: Partial<Flavor> = {}): Flavor => ({
-  platform: 'github',
-  name,
-  labels: [],
-  priority: 0,
-  isDisabled: false,
-  minimumPressure: 0,
-  ...overrides,
-});
+import { flavorCoversLabels, takesUntaggedJobs } from '../src/index.js';
+import { flavor } from './support.js';
 
 describe('flavorCoversLabels', () => {
   it('accepts a superset or an equal set, ignoring case and order', () => {

@@ -1,17 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Flavor, flavorCoversLabels } from '../src/index.js';
+import { flavorCoversLabels } from '../src/index.js';
 import { candidateFlavors, flavorFitsJob, matchFlavor, pressureOf } from '../src/reference-model.js';
+import { flavor } from './support.js';
 
-const flavor = (name: string, overrides: Partial<Flavor> = {}): Flavor => ({
-  platform: 'github',
-  name,
-  labels: [],
-  priority: 0,
-  isDisabled: false,
-  minimumPressure: 0,
-  ...overrides,
-});
 const job = (labels: string[], overrides: { platform?: string; completedAt?: Date | null } = {}) => ({
   platform: overrides.platform ?? 'github',
   labels,
