@@ -41,7 +41,9 @@ async function gatewayOutput(
     ...extra,
   });
   if (extra.LOG_FORMAT === undefined) delete env.LOG_FORMAT;
-  const terminal = `'${process.execPath}' '${CLI}' gateway`;
+  // `exec`: Ctrl-C must reach the app alone, as under a login shell's job control. `script` runs
+  // `$SHELL -c`, and dash (where SHELL is unset, as under CI) stays the parent and dies of it.
+  const terminal = `exec '${process.execPath}' '${CLI}' gateway`;
   const child =
     stdout === 'pipe'
       ? spawn(process.execPath, [CLI, 'gateway'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
