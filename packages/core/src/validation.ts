@@ -166,6 +166,8 @@ export function checkArgument<T>(schema: z.ZodType<T>, subject: string, value: u
   return parseWith(schema, subject, value);
 }
 
+const dateSchemas = new Map<string, ReturnType<typeof validDate>>();
+
 export const argumentSchemas = {
   platform: platformSchema,
   jobId: jobIdSchema,
@@ -174,6 +176,14 @@ export const argumentSchemas = {
   tokenName: nonEmpty('name'),
   /** The name of a new token. */
   newTokenName: newName('name'),
-  date: (what: string) => validDate(what),
+  /** Built once per name: constructing a zod schema costs far more than running it (hot path). */
+  date: (what: string) => {
+    let schema = dateSchemas.get(what);
+    if (schema === undefined) {
+      schema = validDate(what);
+      dateSchemas.set(what, schema);
+    }
+    return schema;
+  },
   raw: rawPayload,
 } as const;
