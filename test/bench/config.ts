@@ -14,7 +14,7 @@ export interface BenchConfig {
     /** Requests/s of the fixed-rate runs. */
     rate: number;
   };
-  worker: { events: number; jobs: number; concurrency: number };
+  worker: { events: number; jobs: number; concurrency: number; processes: number[] };
   e2e: {
     /** Events/s of each end-to-end run: the first is the one the goal is judged at. */
     rates: number[];
@@ -56,6 +56,8 @@ export function loadConfig(): BenchConfig {
       events: intFromEnv('BENCH_WORKER_EVENTS', 20_000),
       jobs: intFromEnv('BENCH_WORKER_JOBS', 7_000),
       concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
+      // Worker processes draining one hot flavor's events, one run per entry.
+      processes: listFromEnv('BENCH_WORKER_PROCESSES', [1, 2]),
     },
     e2e: {
       rates: listFromEnv('BENCH_E2E_RATES', [500, 150]),

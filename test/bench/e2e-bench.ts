@@ -11,7 +11,7 @@ import {
   sleep,
 } from '@runner-planner/bench-kit';
 import { PRESSURE_CHANNEL } from '@runner-planner/database';
-import { createScratchDatabase } from '@runner-planner/database/testing';
+import { createScratchDatabase, sampleWaits, type WaitSamples } from '@runner-planner/database/testing';
 import { WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
 import { Queue } from 'bullmq';
@@ -21,7 +21,6 @@ import type { BenchConfig } from './config.js';
 import { prepareDatabase } from './database.js';
 import { type PacedOutcome, sendPaced } from './pacer.js';
 import { BENCH_SECRET, type BenchEvent, benchFlavors, eventSequence, sign, webhookBody } from './payloads.js';
-import { sampleWaits, type WaitSamples } from './waits.js';
 
 export interface E2eResult {
   perSecond: number;

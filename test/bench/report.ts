@@ -1,7 +1,7 @@
 import { type CpuUsage, formatCpu } from '@runner-planner/bench-kit';
+import { formatWaits } from '@runner-planner/database/testing';
 import type { E2eResult } from './e2e-bench.js';
 import type { GatewayResult, Measured } from './gateway-bench.js';
-import { formatWaits } from './waits.js';
 import type { WorkerResult } from './worker-bench.js';
 
 export interface Row {
@@ -156,8 +156,23 @@ export function workerTable(result: WorkerResult): Table {
       `PostgreSQL backends of the worker run (sampled every 100 ms; wait event @ statement, CPU = not waiting): ` +
         `${formatWaits(result.worker.waits)}.`,
       `PostgreSQL backends of the baseline run: ${formatWaits(result.baseline.waits)}.`,
+      ...hotFlavorNotes(result),
     ],
   };
+}
+
+/** One hot flavor drained by 1, 2… worker processes: events/s, the ratio to one process, CPU and waits. */
+function hotFlavorNotes(result: WorkerResult): string[] {
+  const one = result.hotFlavor.find((run) => run.processes === 1)?.eventsPerSecond;
+  return result.hotFlavor.map(
+    (run) =>
+      `Every job on one flavor, ${run.processes} worker process${run.processes === 1 ? '' : 'es'} ` +
+      `(WORKER_CONCURRENCY=${result.concurrency} each): ${count(run.eventsPerSecond)} events/s` +
+      (one === undefined || run.processes === 1
+        ? ''
+        : ` (${times(run.eventsPerSecond / one)} of one process)`) +
+      `, ${run.failed} failed; ${cpuNote('the run', run.cpu)} PostgreSQL: ${formatWaits(run.waits)}.`,
+  );
 }
 
 export function e2eTable(results: readonly E2eResult[]): Table {

@@ -1,7 +1,14 @@
 import { type Cleanup, type CpuUsage, formatCpu, pidsOf, probeCpu, sleep } from '@runner-planner/bench-kit';
+import type { Flavor } from '@runner-planner/core';
 import { decodeWebhookBody, parseGitHubWorkflowJob } from '@runner-planner/core';
 import { Database } from '@runner-planner/database';
-import { createScratchDatabase, type ScratchDatabase } from '@runner-planner/database/testing';
+import {
+  createScratchDatabase,
+  formatWaits,
+  type ScratchDatabase,
+  sampleWaits,
+  type WaitSamples,
+} from '@runner-planner/database/testing';
 import { createWebhookProducer, type Envelope, WEBHOOK_QUEUE } from '@runner-planner/queue';
 import { createTestQueuePrefix } from '@runner-planner/testkit';
 import { applyJobEvent } from '@runner-planner/worker';
@@ -10,7 +17,6 @@ import { startApp } from '../support/apps.js';
 import type { BenchConfig } from './config.js';
 import { type JobTableSummary, prepareDatabase, summarizeJobs } from './database.js';
 import { benchFlavors, envelopeOf, eventSequence, webhookBody } from './payloads.js';
-import { formatWaits, sampleWaits, type WaitSamples } from './waits.js';
 
 export interface WorkerSideResult {
   eventsPerSecond: number;
@@ -33,6 +39,13 @@ export interface WorkerResult {
   prefillPerSecond: number;
   worker: WorkerSideResult & { failed: number };
   baseline: WorkerSideResult & { errors: number };
+  /** Every job on one flavor, drained by 1, 2… worker processes (BENCH_WORKER_PROCESSES). */
+  hotFlavor: ScaleOutRun[];
+}
+
+export interface ScaleOutRun extends WorkerSideResult {
+  processes: number;
+  failed: number;
 }
 
 /** The pool the worker app gives itself for a concurrency (apps/worker/src/start.ts). */
@@ -118,15 +131,77 @@ export async function runWorkerBench(
   log(`  ${Math.round(baseline.eventsPerSecond)} events/s; cpu: ${formatCpu(direct.cpu)}`);
   log(`  backends: ${formatWaits(direct.waits)}`);
 
-  const workerDb = await createScratchDatabase(config.adminUrl, 'worker');
-  cleanup.add('worker database', () => workerDb.drop());
-  await prepareDatabase(workerDb.url, flavors);
-  const space = createTestQueuePrefix('bench-worker');
-  cleanup.add('worker benchmark queue keys', () => space.cleanup());
+  const worker = await drainQueue(config, cleanup, log, {
+    envelopes,
+    flavors,
+    processes: 1,
+    label: 'worker',
+  });
 
-  log(`worker: pre-filling the queue with ${envelopes.length} envelopes`);
+  // Scaling out on one hot flavor: every job on one flavor, the same events, N worker processes.
+  const hotFlavors = benchFlavors(1);
+  const hotEnvelopes = eventSequence({
+    jobs,
+    events: eventCount,
+    flavors: hotFlavors,
+    jobsPerSecond: 500 / 3,
+    firstJobId: 4_300_000_000,
+    seed: 3,
+  }).map((event) => envelopeOf(webhookBody(event, epoch)));
+  const hotFlavor: ScaleOutRun[] = [];
+  for (const processes of config.worker.processes) {
+    const run = await drainQueue(config, cleanup, log, {
+      envelopes: hotEnvelopes,
+      flavors: hotFlavors,
+      processes,
+      label: `worker_hot_${processes}`,
+    });
+    hotFlavor.push({ processes, ...run });
+  }
+  return {
+    events: envelopes.length,
+    jobs,
+    flavors: flavors.length,
+    concurrency,
+    actions,
+    prefillPerSecond: worker.prefillPerSecond,
+    worker,
+    baseline,
+    hotFlavor,
+  };
+}
+
+interface DrainOptions {
+  envelopes: readonly Envelope[];
+  flavors: Flavor[];
+  processes: number;
+  /** Names the scratch database and queue prefix of the run. */
+  label: string;
+}
+
+/**
+ * Pre-fills a fresh queue with `envelopes`, starts `processes` worker processes on a fresh
+ * database and measures how fast they drain it. The clock starts at the first poll that sees
+ * fewer jobs left than were queued (so process start-up and migration are left out) and stops
+ * when none is left; polled every 20 ms.
+ */
+async function drainQueue(
+  config: BenchConfig,
+  cleanup: Cleanup,
+  log: (message: string) => void,
+  options: DrainOptions,
+): Promise<WorkerSideResult & { failed: number; prefillPerSecond: number }> {
+  const { envelopes, processes, label } = options;
+  const { concurrency } = config.worker;
+  const workerDb = await createScratchDatabase(config.adminUrl, label);
+  cleanup.add(`${label} database`, () => workerDb.drop());
+  await prepareDatabase(workerDb.url, options.flavors);
+  const space = createTestQueuePrefix(`bench-${label}`);
+  cleanup.add(`${label} queue keys`, () => space.cleanup());
+
+  log(`${label}: pre-filling the queue with ${envelopes.length} envelopes`);
   const producer = createWebhookProducer({ redisUrl: space.redisUrl, prefix: space.prefix });
-  const closeProducer = cleanup.add('worker benchmark producer', () => producer.close());
+  const closeProducer = cleanup.add(`${label} producer`, () => producer.close());
   if (!(await producer.isReady())) throw new Error(`Redis at ${space.redisUrl} is not reachable`);
   const prefillStart = performance.now();
   let nextEnvelope = 0;
@@ -142,24 +217,30 @@ export async function runWorkerBench(
   await closeProducer();
 
   const queue = new Queue(WEBHOOK_QUEUE, { connection: { url: space.redisUrl }, prefix: space.prefix });
-  cleanup.add('worker benchmark queue client', () => queue.close());
+  cleanup.add(`${label} queue client`, () => queue.close());
   const remaining = async () =>
     queue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children');
   const total = await remaining();
   if (total !== envelopes.length) throw new Error(`queue holds ${total} jobs, expected ${envelopes.length}`);
 
-  log(`worker: one worker process, WORKER_CONCURRENCY=${concurrency}, draining the queue`);
-  // The clock starts at the first poll that sees fewer jobs left than were queued (so process
-  // start-up and migration are left out) and stops when none is left; polled every 20 ms.
-  const starting = startApp('worker', {
-    DATABASE_URL: workerDb.url,
-    REDIS_URL: space.redisUrl,
-    QUEUE_PREFIX: space.prefix,
-    WORKER_CONCURRENCY: String(concurrency),
-    LOG_LEVEL: 'warn',
-    ...config.appEnv,
+  log(
+    `${label}: ${processes} worker process(es), WORKER_CONCURRENCY=${concurrency} each, draining the queue`,
+  );
+  const starting = Promise.all(
+    Array.from({ length: processes }, () =>
+      startApp('worker', {
+        DATABASE_URL: workerDb.url,
+        REDIS_URL: space.redisUrl,
+        QUEUE_PREFIX: space.prefix,
+        WORKER_CONCURRENCY: String(concurrency),
+        LOG_LEVEL: 'warn',
+        ...config.appEnv,
+      }),
+    ),
+  );
+  cleanup.add(`${label} worker processes`, async () => {
+    await Promise.all((await starting).map((app) => app.stop()));
   });
-  cleanup.add('worker process', async () => (await starting).stop());
   // A worker that cannot start ends the benchmark with its output (and the cleanup runs),
   // instead of an unhandled rejection while the queue is polled.
   let startFailure: unknown;
@@ -176,16 +257,16 @@ export async function runWorkerBench(
     const at = performance.now();
     if (first === undefined && left < total) {
       first = { at, left };
-      const app = await starting;
+      const apps = await starting;
       probe = await probeCpu({
-        worker: async () => [app.child.pid ?? -1],
+        worker: async () => apps.map((app) => app.child.pid ?? -1),
         redis: () => pidsOf('redis-server'),
         postgres: () => pidsOf('postgres'),
       });
       waits = await sampleWaits(workerDb.url, workerDb.name);
     }
     if (left === 0) break;
-    if (at > deadline) throw new Error(`worker did not drain the queue in 10 minutes (${left} left)`);
+    if (at > deadline) throw new Error(`workers did not drain the queue in 10 minutes (${left} left)`);
     await sleep(20);
   }
   const end = performance.now();
@@ -193,26 +274,18 @@ export async function runWorkerBench(
   const backendWaits = await waits!.stop();
   const seconds = (end - first!.at) / 1000;
   const failed = await queue.getJobCountByTypes('failed');
-  await (await starting).stop();
-  const worker = {
+  await Promise.all((await starting).map((app) => app.stop()));
+  const result = {
     eventsPerSecond: first!.left / seconds,
     events: first!.left,
     seconds,
     cpu,
     waits: backendWaits,
     failed,
+    prefillPerSecond,
     jobs: await summarizeJobs(workerDb.url),
   };
-  log(`  ${Math.round(worker.eventsPerSecond)} events/s; cpu: ${formatCpu(cpu)}`);
+  log(`  ${Math.round(result.eventsPerSecond)} events/s; cpu: ${formatCpu(cpu)}`);
   log(`  backends: ${formatWaits(backendWaits)}`);
-  return {
-    events: envelopes.length,
-    jobs,
-    flavors: flavors.length,
-    concurrency,
-    actions,
-    prefillPerSecond,
-    worker,
-    baseline,
-  };
+  return result;
 }

@@ -1,13 +1,14 @@
-import { sleep } from '@runner-planner/bench-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 /** What a backend is running, from its statement text (triggers run inside these). */
+const ONE_LINE = `regexp_replace(query, '\\s+', ' ', 'g')`;
 const STATEMENT_KIND = `CASE
-    WHEN query ILIKE '%INSERT INTO job%' THEN 'insert job'
-    WHEN query ILIKE '%SET started_at%' THEN 'update started'
-    WHEN query ILIKE '%SET completed_at%' THEN 'update completed'
-    WHEN query ILIKE 'UPDATE job SET raw%' THEN 'merge raw'
-    ELSE left(regexp_replace(query, '\\s+', ' ', 'g'), 30)
+    WHEN ${ONE_LINE} ILIKE '%INSERT INTO job%' THEN 'insert job'
+    WHEN ${ONE_LINE} ILIKE '%SET started_at%' THEN 'update started'
+    WHEN ${ONE_LINE} ILIKE '%SET completed_at%' THEN 'update completed'
+    WHEN ${ONE_LINE} ILIKE '%UPDATE job SET raw%' THEN 'merge raw'
+    ELSE left(${ONE_LINE}, 30)
   END`;
 
 export interface WaitSamples {

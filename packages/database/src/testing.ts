@@ -19,6 +19,7 @@ export {
   workflowJobPayload,
 } from './testing-original-planner.js';
 export { createScratchDatabase, type ScratchDatabase, serverVersion } from './testing-scratch.js';
+export { formatWaits, sampleWaits, type WaitSamples } from './testing-waits.js';
 
 /** What a query returns: its rows, and how many rows it read or changed. */
 export interface SqlResult<R> {
