@@ -58,11 +58,19 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const log = http.log;
   const redis = redactUrl(config.redisUrl);
   await migrate(databaseUrl);
+  const signalErrors = once(log);
   const db = await Database.connect(databaseUrl, {
     staleAfterMs: config.pressureStaleAfterMs,
     poolSize: Math.max(4, Math.min(config.workerConcurrency, 20)),
     listenUrl: config.databaseListenUrl,
     preparedStatements: config.databasePreparedStatements,
+    // The job is recorded; only the planners' wake-up is late (their periodic read catches up).
+    onSignalError: (error) =>
+      signalErrors.tell(
+        'pressure signal',
+        { err: error },
+        `pressure change not signalled to planners, who see it at their next periodic read: ${errorText(error)}`,
+      ),
   });
   const metrics = createWorkerMetrics(undefined, { repoLimit: config.metricsRepoLimit });
   const gitlabTags =

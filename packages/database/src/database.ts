@@ -35,6 +35,7 @@ import {
   type TokenRevocationListener,
   type TokenRevocationSubscription,
 } from './pressure-channel.js';
+import { PressureSignal, SIGNAL_PRESSURE } from './pressure-signal.js';
 import * as sql from './sql.js';
 
 export const DEFAULT_LIMIT = 100;
@@ -82,6 +83,11 @@ export interface DatabaseOptions {
    * mode that cannot carry them (PgBouncer before 1.21): each query is then parsed anew.
    */
   preparedStatements?: boolean;
+  /**
+   * Told when the signal that follows a write could not be sent (the write itself committed):
+   * planners then see the change at their next periodic read (PRESSURE_HEARTBEAT_SECONDS).
+   */
+  onSignalError?: (error: unknown) => void;
 }
 
 /** A statement the driver may prepare under its name. */
@@ -206,14 +212,21 @@ function isRetryableConflict(error: unknown): boolean {
   return error instanceof DeadlockException || error instanceof LockWaitTimeoutException;
 }
 
+/** The same conflicts as `isRetryableConflict`, raised by the driver: deadlock, lock not available. */
+function isRetryableDriverConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '40P01' || code === '55P03';
+}
+
 /**
  * runner-planner's store: flavors, jobs and API tokens in PostgreSQL, and the pressure derived
- * from them. Every write that can change a pressure notifies `pressure_change` in its own
- * transaction (see the migration's triggers).
+ * from them. Every write that can change a pressure signals `pressure_change` once it has
+ * committed: flavor changes from their trigger, job writes through `PressureSignal`.
  */
 export class Database {
   private readonly jobInserts: DataLoader<NewJob, void>;
   private readonly subscriptions = new Set<{ close(): Promise<void> }>();
+  private readonly pressureSignal: PressureSignal;
 
   private constructor(
     private readonly orm: MikroORM,
@@ -221,9 +234,10 @@ export class Database {
     private readonly listenUrl: string,
     private readonly staleAfterMs: number,
     private readonly preparedStatements: boolean,
+    onSignalError: (error: unknown) => void,
   ) {
-    // Concurrent addJob calls share one INSERT and one commit: PostgreSQL serialises commits
-    // that NOTIFY, so one notifying commit per batch keeps throughput up under load.
+    this.pressureSignal = new PressureSignal(() => this.runStatement(SIGNAL_PRESSURE, []), onSignalError);
+    // Concurrent addJob calls share one INSERT and one commit: fewer round trips and commits.
     this.jobInserts = new DataLoader((jobs) => this.insertJobs(jobs), {
       cache: false,
       maxBatchSize: MAX_JOB_BATCH,
@@ -244,10 +258,12 @@ export class Database {
       options.listenUrl ?? databaseUrl,
       staleAfterMs,
       options.preparedStatements ?? true,
+      options.onSignalError ?? (() => {}),
     );
   }
 
   async close(): Promise<void> {
+    await this.pressureSignal.settled();
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     await this.orm.close(true);
   }
@@ -382,15 +398,22 @@ export class Database {
         held: job.held ?? false,
       })),
     );
-    let inserted: { platform: string; id: string }[];
+    let inserted: { platform: string; id: string; counted: boolean }[];
     try {
-      inserted = await this.transaction(async (em) => {
-        await em.execute(sql.LOCK_FOR_JOB_INSERT, [sql.ASSIGNMENT_LOCK_KEY]);
-        return em.execute<{ platform: string; id: string }[]>(sql.INSERT_JOBS, [payload]);
-      });
+      inserted = await pRetry(
+        async () =>
+          (
+            await this.runStatement<{ platform: string; id: string; counted: boolean }>(sql.INSERT_JOBS, [
+              payload,
+              sql.ASSIGNMENT_LOCK_KEY,
+            ])
+          ).rows,
+        { retries: 5, minTimeout: 10, maxTimeout: 200, shouldRetry: isRetryableDriverConflict },
+      );
     } catch (error) {
       return jobs.map(() => (error instanceof Error ? error : new Error(String(error))));
     }
+    if (inserted.some((row) => row.counted)) this.pressureSignal.raise();
     // Within one batch the first call for a (platform, id) inserted it; repeats already exist.
     const unclaimed = new Set(inserted.map((row) => jobKey(row.platform, row.id)));
     return jobs.map((job) => {
@@ -482,7 +505,9 @@ export class Database {
     checkArgument(argumentSchemas.jobId, 'job', id);
     checkArgument(argumentSchemas.date('lastEventAt'), 'job', lastEventAt);
     const rows = await this.em().execute(sql.HOLD_JOB, [platform, id, lastEventAt.toISOString()]);
-    return rows.length > 0;
+    if (rows.length === 0) return false;
+    this.pressureSignal.raise();
+    return true;
   }
 
   /** Reconciliation looked the held job up and found it still held: it is not listed again for a while. */
@@ -580,13 +605,17 @@ export class Database {
     release: string,
     releaseValues: unknown[],
   ): Promise<void> {
-    const updated = await this.runStatement(update, values);
-    if (updated.rowCount !== 0) return;
+    const updated = await this.runStatement<{ counted?: boolean }>(update, values);
+    if (updated.rowCount !== 0) {
+      if (updated.rows[0]?.counted) this.pressureSignal.raise();
+      return;
+    }
     const released = await this.transaction(async (em) => {
       await em.execute(sql.LOCK_FOR_JOB_INSERT, [sql.ASSIGNMENT_LOCK_KEY]);
       return em.execute(release, releaseValues);
     });
     if (released.length === 0) throw new NotExistError();
+    this.pressureSignal.raise();
   }
 
   /** Runs one of the single-row job updates; NotExistError when it matched no row. */

@@ -24,17 +24,15 @@ export const ASSIGNMENT_LOCK_KEY = 7_304_171_524;
 export const LOCK_FOR_JOB_INSERT = 'SELECT pg_advisory_xact_lock_shared(?)';
 export const LOCK_FOR_FLAVOR_CHANGE = 'SELECT pg_advisory_xact_lock(?)';
 
-/** Inserts a batch of jobs given as a JSON array; returns the (platform, id) of rows inserted. */
-export const INSERT_JOBS = `
-  INSERT INTO job AS inserted (platform, id, labels, created_at, started_at, completed_at, raw, held, assigned_flavor)
-  SELECT j.platform, j.id, j.labels, j.created_at, j.started_at, j.completed_at, j.raw, j.held,
-         CASE WHEN j.completed_at IS NULL AND NOT j.held THEN ${bestFlavor} END
-  FROM jsonb_to_recordset(?::jsonb) AS j(platform text, id text, labels text[], created_at timestamptz,
-                                         started_at timestamptz, completed_at timestamptz, raw jsonb,
-                                         held boolean)
-  ORDER BY j.platform, j.id
-  ON CONFLICT (platform, id) DO NOTHING
-  RETURNING inserted.platform, inserted.id`;
+/**
+ * Inserts a batch of jobs given as a JSON array ($1), under the assignment lock ($2): returns the
+ * (platform, id) of rows inserted and whether each counts toward a pressure. The statement is
+ * the `insert_jobs` function of the counter-slots migration (one round trip, see there).
+ */
+export const INSERT_JOBS = {
+  name: 'runner_planner_insert_jobs',
+  text: 'SELECT job_platform AS platform, job_id AS id, counted FROM insert_jobs($1::jsonb, $2::bigint)',
+};
 
 /**
  * A set timestamp is never moved by a later duplicate, and `raw` keeps the payload it already
@@ -67,13 +65,17 @@ export const UPDATE_JOB_STARTED = {
     RETURNING 1 AS found`,
 };
 
-/** $1 completedAt, $2 raw or null, $3 platform, $4 id, $5 startedAt or null (fills a missing start). */
+/**
+ * $1 completedAt, $2 raw or null, $3 platform, $4 id, $5 startedAt or null (fills a missing
+ * start). `counted`: the job has a flavor, so its pressure may have moved (unless it had ended
+ * already: a repeat signals once more, which is harmless).
+ */
 export const UPDATE_JOB_COMPLETED = {
   name: 'runner_planner_update_job_completed',
   text: `
     UPDATE job SET ${setCompleted('$1', '$2', '$5')}
     WHERE platform = $3 AND id = $4 AND NOT held
-    RETURNING 1 AS found`,
+    RETURNING assigned_flavor IS NOT NULL AS counted`,
 };
 
 /** $1 raw, $2 platform, $3 id; a held job too (its payloads are kept while it is held). */
@@ -215,9 +217,10 @@ export const SET_FLAVOR_DISABLED = `
 export const DELETE_FLAVOR = 'DELETE FROM flavor WHERE platform = ? AND name = ?';
 
 /**
- * Pressure from the maintained counters, less the incomplete jobs past the staleness window
- * (found through a partial index). A named prepared statement with `$n` parameters, since it is
- * the hottest read: $1 platform, $2 JSON array of names or null for every flavor, $3 window in ms.
+ * Pressure from the maintained counters (the sum of each flavor's slots), less the incomplete
+ * jobs past the staleness window (found through a partial index). A named prepared statement
+ * with `$n` parameters, since it is the hottest read: $1 platform, $2 JSON array of names or null
+ * for every flavor, $3 window in ms.
  */
 export const SELECT_PRESSURES = {
   name: 'runner_planner_select_pressures',
@@ -225,6 +228,10 @@ export const SELECT_PRESSURES = {
     WITH wanted AS (
       SELECT f.name, f.minimum_pressure FROM flavor AS f
       WHERE f.platform = $1 AND ($2::jsonb IS NULL OR f.name IN (SELECT jsonb_array_elements_text($2::jsonb)))
+    ), counted AS (
+      SELECT c.flavor, sum(c.incomplete_jobs) AS incomplete_jobs FROM flavor_counter AS c
+      WHERE c.flavor IN (SELECT name FROM wanted)
+      GROUP BY c.flavor
     ), stale AS (
       SELECT j.assigned_flavor, count(*) AS jobs FROM job AS j
       WHERE j.completed_at IS NULL AND j.assigned_flavor IS NOT NULL
@@ -234,7 +241,7 @@ export const SELECT_PRESSURES = {
     )
     SELECT w.name, GREATEST(w.minimum_pressure, c.incomplete_jobs - COALESCE(s.jobs, 0))::integer AS pressure
     FROM wanted AS w
-    JOIN flavor_counter AS c ON c.flavor = w.name
+    JOIN counted AS c ON c.flavor = w.name
     LEFT JOIN stale AS s ON s.assigned_flavor = w.name`,
 };
 

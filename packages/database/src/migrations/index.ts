@@ -1,3 +1,4 @@
+import { CounterSlots } from './counter-slots.js';
 import { InitialSchema } from './initial-schema.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { JobRetention } from './job-retention.js';
@@ -11,4 +12,5 @@ export const migrations = [
   { name: 'Migration20261203000000_job_lifecycle', class: JobLifecycle },
   { name: 'Migration20261203140000_token_scope', class: TokenScope },
   { name: 'Migration20261203170000_job_retention', class: JobRetention },
+  { name: 'Migration20261203190000_counter_slots', class: CounterSlots },
 ];
