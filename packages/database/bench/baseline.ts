@@ -22,6 +22,10 @@ const ADD_JOB = `
     ELSE NULL END
   ON CONFLICT (platform, id) DO NOTHING`;
 
+const mergeRaw = "raw = COALESCE(job.raw, '{}'::jsonb) || COALESCE($2::jsonb, '{}'::jsonb)";
+const UPDATE_STARTED = `UPDATE job SET started_at = $1, ${mergeRaw} WHERE platform = $3 AND id = $4`;
+const UPDATE_COMPLETED = `UPDATE job SET completed_at = $1, ${mergeRaw} WHERE platform = $3 AND id = $4`;
+
 const ADD_FLAVOR = `
   INSERT INTO flavor (platform, name, labels, priority, is_disabled, minimum_pressure)
   VALUES ($1, $2, $3, $4, $5, $6)
@@ -65,6 +69,34 @@ export async function baselineAddJob(pool: pg.Pool, job: NewJob): Promise<void> 
   ]);
   if (result.rowCount === 0) throw new Error(`job ${job.platform}/${job.id} already exists`);
 }
+
+async function baselineUpdateJob(
+  pool: pg.Pool,
+  statement: string,
+  platform: string,
+  id: string,
+  at: Date,
+  raw: Record<string, unknown>,
+): Promise<void> {
+  const result = await pool.query(statement, [at, JSON.stringify(raw), platform, id]);
+  if (result.rowCount === 0) throw new Error(`job ${platform}/${id} does not exist`);
+}
+
+export const baselineUpdateJobStarted = (
+  pool: pg.Pool,
+  platform: string,
+  id: string,
+  at: Date,
+  raw: Record<string, unknown>,
+) => baselineUpdateJob(pool, UPDATE_STARTED, platform, id, at, raw);
+
+export const baselineUpdateJobCompleted = (
+  pool: pg.Pool,
+  platform: string,
+  id: string,
+  at: Date,
+  raw: Record<string, unknown>,
+) => baselineUpdateJob(pool, UPDATE_COMPLETED, platform, id, at, raw);
 
 /** The original sends both statements as one batch, which PostgreSQL runs as one transaction. */
 export async function baselineAddFlavor(pool: pg.Pool, flavor: Flavor): Promise<void> {

@@ -1,5 +1,8 @@
 import { adminUrlFromEnv, type DataSize, dataSizeFromEnv, intFromEnv } from '@runner-planner/bench-kit';
 
+const SCENARIOS = ['reads-and-inserts', 'write-mix'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
 /** Sizes and iteration counts; each can be lowered through the environment for a quick smoke run. */
 export interface BenchConfig extends DataSize {
   /** Admin URL of the server: the benchmark creates and drops its own database there. */
@@ -17,6 +20,22 @@ export interface BenchConfig extends DataSize {
   /** Unassigned incomplete jobs that one addFlavor call re-assigns. */
   reassignJobs: number;
   reassignRounds: number;
+  /** Jobs per side and shape of the write mix (three writes each), split over `writeMixRounds`. */
+  writeMixJobs: number;
+  writeMixRounds: number;
+  writeMixInFlight: number;
+  /** BENCH_SCENARIOS: which parts run (default all). */
+  scenarios: Set<Scenario>;
+}
+
+function scenariosFromEnv(): Set<Scenario> {
+  const value = process.env.BENCH_SCENARIOS;
+  if (value === undefined || value === '') return new Set(SCENARIOS);
+  const picked = value.split(',').map((part) => part.trim());
+  const unknown = picked.filter((part) => !(SCENARIOS as readonly string[]).includes(part));
+  if (unknown.length > 0)
+    throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  return new Set(picked as Scenario[]);
 }
 
 export function loadConfig(): BenchConfig {
@@ -32,5 +51,9 @@ export function loadConfig(): BenchConfig {
     addJobCallers: 16,
     reassignJobs: intFromEnv('BENCH_REASSIGN_JOBS', 100_000),
     reassignRounds: 2,
+    writeMixJobs: intFromEnv('BENCH_WRITE_MIX_JOBS', 8_000),
+    writeMixRounds: 4,
+    writeMixInFlight: 32,
+    scenarios: scenariosFromEnv(),
   };
 }

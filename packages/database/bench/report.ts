@@ -1,6 +1,8 @@
+import { formatWaits } from '../src/testing-waits.js';
 import type { AddFlavorResult } from './scenarios/add-flavor.js';
 import type { AddJobResult } from './scenarios/add-job.js';
 import type { PressureResult } from './scenarios/pressures.js';
+import type { WriteMixResult } from './scenarios/write-mix.js';
 
 export interface Row {
   operation: string;
@@ -127,4 +129,46 @@ export function markdownTable(rows: readonly Row[], footnotes: readonly string[]
   }
   if (footnotes.length > 0) lines.push('', ...footnotes.map((note) => `- ${note}`));
   return lines.join('\n');
+}
+
+const HOT_MIN_RATIO = 0.9;
+const ORIGINAL_MIN_RATIO = 1.0;
+
+/** The write mix: throughput per side and shape, the three goals, and what PostgreSQL waited on. */
+export function writeMixTable(result: WriteMixResult): { markdown: string; pass: boolean } {
+  const rate = (key: string) => result.jobsPerSecond[key] ?? Number.NaN;
+  const goals = [
+    ['ours, one flavor ÷ ours, 100 flavors', rate('ours/hot') / rate('ours/spread'), HOT_MIN_RATIO],
+    ['ours ÷ original, one flavor', rate('ours/hot') / rate('original/hot'), ORIGINAL_MIN_RATIO],
+    ['ours ÷ original, 100 flavors', rate('ours/spread') / rate('original/spread'), ORIGINAL_MIN_RATIO],
+  ] as const;
+  const lines = [
+    `Write mix: addJob → updateJobStarted → updateJobCompleted per job, ${result.payloadBytes.toLocaleString('en-US')}-byte payload per event, ${result.inFlight} jobs in flight.`,
+    '',
+    '| side | one flavor | 100 flavors | CPU ms per job, client + PostgreSQL (one flavor / 100 flavors) | jobs/s per segment (one flavor / 100 flavors) |',
+    '|---|---:|---:|---|---|',
+  ];
+  for (const side of ['ours', 'original'] as const) {
+    const segments = (shape: string) =>
+      result.segments
+        .filter((s) => s.side === side && s.shape === shape)
+        .map((s) => Math.round(s.jobsPerSecond))
+        .join(', ');
+    const cpu = (shape: string) => {
+      const perJob = result.cpuMsPerJob[`${side}/${shape}`];
+      return perJob === undefined ? '–' : `${perJob.client.toFixed(2)} + ${perJob.postgres.toFixed(2)}`;
+    };
+    lines.push(
+      `| ${side} | ${Math.round(rate(`${side}/hot`))} jobs/s | ${Math.round(rate(`${side}/spread`))} jobs/s | ${cpu('hot')} / ${cpu('spread')} | ${segments('hot')} / ${segments('spread')} |`,
+    );
+  }
+  lines.push('', '| ratio | value | goal | result |', '|---|---:|---|---|');
+  for (const [name, value, goal] of goals) {
+    lines.push(
+      `| ${name} | ${value.toFixed(2)}× | ≥ ${goal.toFixed(1)}× | ${value >= goal ? 'pass' : 'FAIL'} |`,
+    );
+  }
+  lines.push('', 'PostgreSQL meanwhile (mean active backends by wait event and statement):', '');
+  for (const [key, waits] of Object.entries(result.waits)) lines.push(`- ${key}: ${formatWaits(waits)}`);
+  return { markdown: lines.join('\n'), pass: goals.every(([, value, goal]) => value >= goal) };
 }

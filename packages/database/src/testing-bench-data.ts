@@ -57,6 +57,7 @@ export const ID_BASE = {
   incomplete: 31_000_000_000,
   added: 40_000_000_000,
   reassign: 50_000_000_000,
+  writeMix: 60_000_000_000,
 } as const;
 
 // Flavors numbered 0..n-1 in a scrambled order and a random pick skewed towards the low numbers (some flavors busy,
