@@ -708,7 +708,8 @@ export class Database {
   async getPressures(platform: string, ...flavors: string[]): Promise<Record<string, number>> {
     checkArgument(argumentSchemas.platform, 'platform', platform);
     const names = flavors.length === 0 ? null : JSON.stringify(flavors);
-    const { rows } = await this.runStatement<{ name: string; pressure: number }>(sql.SELECT_PRESSURES, [
+    const statement = names === null ? sql.SELECT_ALL_PRESSURES : sql.SELECT_PRESSURES;
+    const { rows } = await this.runStatement<{ name: string; pressure: number }>(statement, [
       platform,
       names,
       this.staleAfterMs,

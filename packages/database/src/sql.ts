@@ -218,20 +218,14 @@ export const DELETE_FLAVOR = 'DELETE FROM flavor WHERE platform = ? AND name = ?
 
 /**
  * Pressure from the maintained counters (the sum of each flavor's slots), less the incomplete
- * jobs past the staleness window (found through a partial index). A named prepared statement
- * with `$n` parameters, since it is the hottest read: $1 platform, $2 JSON array of names or null
- * for every flavor, $3 window in ms.
+ * jobs past the staleness window (found through a partial index). Named prepared statements with
+ * `$n` parameters, since this is the hottest read: $1 platform, $2 JSON array of names or null
+ * for every flavor, $3 window in ms. `counters` joins each wanted flavor `w` to its sum `c`.
  */
-export const SELECT_PRESSURES = {
-  name: 'runner_planner_select_pressures',
-  text: `
+const selectPressures = (counters: string) => `
     WITH wanted AS (
       SELECT f.name, f.minimum_pressure FROM flavor AS f
       WHERE f.platform = $1 AND ($2::jsonb IS NULL OR f.name IN (SELECT jsonb_array_elements_text($2::jsonb)))
-    ), counted AS (
-      SELECT c.flavor, sum(c.incomplete_jobs) AS incomplete_jobs FROM flavor_counter AS c
-      WHERE c.flavor IN (SELECT name FROM wanted)
-      GROUP BY c.flavor
     ), stale AS (
       SELECT j.assigned_flavor, count(*) AS jobs FROM job AS j
       WHERE j.completed_at IS NULL AND j.assigned_flavor IS NOT NULL
@@ -241,8 +235,23 @@ export const SELECT_PRESSURES = {
     )
     SELECT w.name, GREATEST(w.minimum_pressure, c.incomplete_jobs - COALESCE(s.jobs, 0))::integer AS pressure
     FROM wanted AS w
-    JOIN counted AS c ON c.flavor = w.name
-    LEFT JOIN stale AS s ON s.assigned_flavor = w.name`,
+    ${counters}
+    LEFT JOIN stale AS s ON s.assigned_flavor = w.name`;
+
+/** Named flavors: each one's slots through the primary key. */
+export const SELECT_PRESSURES = {
+  name: 'runner_planner_select_pressures',
+  text: selectPressures(`CROSS JOIN LATERAL (
+      SELECT sum(c.incomplete_jobs) AS incomplete_jobs FROM flavor_counter AS c WHERE c.flavor = w.name
+    ) AS c`),
+};
+
+/** Every flavor: one pass over all the slots beats an index probe per flavor. */
+export const SELECT_ALL_PRESSURES = {
+  name: 'runner_planner_select_all_pressures',
+  text: selectPressures(`JOIN (
+      SELECT flavor, sum(incomplete_jobs) AS incomplete_jobs FROM flavor_counter GROUP BY flavor
+    ) AS c ON c.flavor = w.name`),
 };
 
 /** Assigned jobs started in [$1, $2): the rows of the waiting report. */

@@ -4,7 +4,7 @@ import pg from 'pg';
 /** What a backend is running, from its statement text (triggers run inside these). */
 const ONE_LINE = `regexp_replace(query, '\\s+', ' ', 'g')`;
 const STATEMENT_KIND = `CASE
-    WHEN ${ONE_LINE} ILIKE '%INSERT INTO job%' THEN 'insert job'
+    WHEN ${ONE_LINE} ILIKE '%INSERT INTO job%' OR query ILIKE '%insert_jobs(%' THEN 'insert job'
     WHEN ${ONE_LINE} ILIKE '%SET started_at%' THEN 'update started'
     WHEN ${ONE_LINE} ILIKE '%SET completed_at%' THEN 'update completed'
     WHEN ${ONE_LINE} ILIKE '%UPDATE job SET raw%' THEN 'merge raw'

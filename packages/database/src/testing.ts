@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { PRESSURE_LISTENER_APPLICATION } from './pressure-channel.js';
-import { SELECT_PRESSURES } from './sql.js';
+import { SELECT_ALL_PRESSURES, SELECT_PRESSURES } from './sql.js';
 
 export { type BenchDataSize, benchFlavors, loadDataAt } from './testing-bench-data.js';
 export {
@@ -100,7 +100,7 @@ export function openTestSql(url: string, options: TestSqlOptions = {}): TestSql 
     },
     async selectPressures(platform, names, staleAfterMs) {
       const result = await pool.query<{ name: string; pressure: number }>({
-        ...SELECT_PRESSURES,
+        ...(names === null ? SELECT_ALL_PRESSURES : SELECT_PRESSURES),
         values: [platform, names === null ? null : JSON.stringify(names), staleAfterMs],
       });
       return result.rows;
