@@ -27,7 +27,7 @@ export interface BenchConfig {
   appEnv: Record<string, string>;
 }
 
-export const BENCH_NAMES = ['gateway', 'worker', 'e2e'] as const;
+export const BENCH_NAMES = ['gateway', 'replica-acks', 'worker', 'e2e'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 function onlyFromEnv(): BenchName[] {

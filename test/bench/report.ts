@@ -2,6 +2,7 @@ import { type CpuUsage, formatCpu } from '@runner-planner/bench-kit';
 import { formatWaits } from '@runner-planner/database/testing';
 import type { E2eResult } from './e2e-bench.js';
 import type { GatewayResult, Measured } from './gateway-bench.js';
+import type { ReplicaAcksResult, ReplicaAcksSide } from './replica-acks-bench.js';
 import type { WorkerResult } from './worker-bench.js';
 
 export interface Row {
@@ -225,4 +226,39 @@ export function markdown(table: Table): string {
   ];
   if (table.notes.length > 0) lines.push('', ...table.notes.map((note) => `- ${note}`));
   return lines.join('\n');
+}
+
+/** GATEWAY_REPLICA_ACKS=1 against 0 on one primary with one replica: what waiting for the replica costs. */
+export function replicaAcksTable(result: ReplicaAcksResult): Table {
+  const [off, on] = result.sides;
+  if (off === undefined || on === undefined) throw new Error('replica acks: a side is missing');
+  const row = (
+    metric: string,
+    value: (side: ReplicaAcksSide) => number,
+    format: (n: number) => string,
+  ): Row => ({
+    metric,
+    ours: format(value(on)),
+    baseline: format(value(off)),
+    ratio: times(value(on) / value(off)),
+    goal: '–',
+    pass: undefined,
+  });
+  return {
+    title: 'Gateway waiting for a replica (GATEWAY_REPLICA_ACKS=1; baseline: 0)',
+    rows: [
+      row(
+        `max throughput, ${result.connections} connections`,
+        (s) => s.maxThroughput.okPerSecond,
+        (n) => `${count(n)} req/s`,
+      ),
+      row(`${count(result.rate)} req/s paced: p50`, (s) => s.paced.latency.p50Ms, ms),
+      row(`${count(result.rate)} req/s paced: p99`, (s) => s.paced.latency.p99Ms, ms),
+    ],
+    notes: result.sides.map(
+      (side) =>
+        `GATEWAY_REPLICA_ACKS=${side.replicaAcks}: ${count(side.maxThroughput.ok)} of ${count(side.maxThroughput.requests)} answered 2xx at max throughput; ` +
+        `paced ${count(side.paced.answeredPerSecond)} answers/s; CPU at max throughput: ${side.cpu}.`,
+    ),
+  };
 }

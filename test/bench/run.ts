@@ -9,7 +9,8 @@ import { type BenchName, loadConfig } from './config.js';
 import { runE2eBench } from './e2e-bench.js';
 import { runGatewayBench } from './gateway-bench.js';
 import { redisVersion } from './redis-stats.js';
-import { e2eTable, gatewayTable, markdown, type Table, workerTable } from './report.js';
+import { runReplicaAcksBench } from './replica-acks-bench.js';
+import { e2eTable, gatewayTable, markdown, replicaAcksTable, type Table, workerTable } from './report.js';
 import { runWorkerBench } from './worker-bench.js';
 
 const RESULTS = new URL('./results/latest.json', import.meta.url);
@@ -44,6 +45,10 @@ async function main(): Promise<boolean> {
           const result = await runGatewayBench(config, cleanup, log);
           results.gateway = result;
           tables.push(gatewayTable(result));
+        } else if (name === 'replica-acks') {
+          const result = await runReplicaAcksBench(config, cleanup, log);
+          results['replica-acks'] = result;
+          tables.push(replicaAcksTable(result));
         } else if (name === 'worker') {
           const result = await runWorkerBench(config, cleanup, log);
           results.worker = result;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Database, migrate } from '@runner-planner/database';
-import { WEBHOOK_QUEUE } from '@runner-planner/queue';
+import { redisConnection, WEBHOOK_QUEUE } from '@runner-planner/queue';
 import {
   createTestDatabase,
   createTestQueuePrefix,
@@ -56,7 +56,11 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       }
     : createTestQueuePrefix(options.label);
   const db = await Database.connect(database.url);
-  const queue = new Queue(WEBHOOK_QUEUE, { connection: { url: space.redisUrl }, prefix: space.prefix });
+  // Through the apps' own connection helper, so a redis+sentinel:// URL works here too.
+  const connection = redisConnection(space.redisUrl, { maxRetriesPerRequest: null });
+  // Scenarios kill their own Redis: the reconnection errors are expected, the figures tell the rest.
+  connection.on('error', () => {});
+  const queue = new Queue(WEBHOOK_QUEUE, { connection, prefix: space.prefix });
   queue.on('error', () => {});
   const gitlab = await startFakeGitLab();
   const apps: AppProcess[] = [];
@@ -112,6 +116,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     async close() {
       await Promise.all(apps.map((app) => app.stop()));
       await queue.close();
+      connection.disconnect();
       await db.close();
       await gitlab.close();
       await space.cleanup();
