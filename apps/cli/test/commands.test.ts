@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Database } from '@runner-planner/database';
-import { WEBHOOK_QUEUE, workerConnectionOptions } from '@runner-planner/queue';
+import { WEBHOOK_QUEUE, workerLink } from '@runner-planner/queue';
 import { startFakeGitLab, type TestDatabase, type TestQueuePrefix } from '@runner-planner/testkit';
 import { Queue, Worker } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -338,7 +338,7 @@ describe('pressure, jobs and report', () => {
 describe('dlq', () => {
   it('lists failed webhook jobs and replays them', async () => {
     // Options, not an ioredis instance: BullMQ then closes the connections it opens.
-    const connection = workerConnectionOptions(queue.redisUrl);
+    const { connection } = workerLink(queue.redisUrl);
     const producer = new Queue(WEBHOOK_QUEUE, { connection, prefix: queue.prefix });
     let fail = true;
     const worker = new Worker(

@@ -1,5 +1,5 @@
 import { errorText, type Log, logErrors, once, redactUrl } from '@runner-planner/process';
-import { workerConnectionOptions } from '@runner-planner/queue';
+import { workerLink } from '@runner-planner/queue';
 import { Queue, Worker } from 'bullmq';
 
 export interface RepeatingPassOptions {
@@ -31,7 +31,8 @@ export interface RepeatingPass {
  */
 export async function startRepeatingPass(options: RepeatingPassOptions): Promise<RepeatingPass> {
   const { log, what } = options;
-  const connection = workerConnectionOptions(options.redisUrl, { connectionName: options.connectionName });
+  const link = workerLink(options.redisUrl, { connectionName: options.connectionName });
+  const { connection } = link;
   const queue = new Queue(options.queue, { connection, prefix: options.prefix });
   try {
     await queue.upsertJobScheduler(
@@ -41,6 +42,7 @@ export async function startRepeatingPass(options: RepeatingPassOptions): Promise
     );
   } catch (error) {
     await queue.close();
+    await link.close();
     throw error;
   }
   const worker = new Worker(options.queue, async () => options.run(), {
@@ -65,6 +67,7 @@ export async function startRepeatingPass(options: RepeatingPassOptions): Promise
     async close() {
       await worker.close();
       await queue.close();
+      await link.close();
     },
   };
 }

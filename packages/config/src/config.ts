@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import bytes from 'bytes';
 import ms from 'ms';
 import { z } from 'zod';
-import { sentinelTarget } from './redis-url.js';
+import { clusterTarget, sentinelTarget } from './redis-url.js';
 
 /** One or more bad environment variables; the message has a line per variable, never a secret's value. */
 export class ConfigError extends Error {
@@ -183,10 +183,10 @@ const url = (protocols: RegExp, hint: string) =>
     { message: `must be a URL (${hint})` },
   );
 
-/** `redis://`, `rediss://`, or Sentinel's `redis+sentinel://` (docs/scaling.md#redis). */
+/** `redis://`, `rediss://`, Sentinel's `redis+sentinel://` or a Cluster's `redis+cluster://` (docs/scaling.md#redis). */
 const redisUrl = z.string().superRefine((value, context) => {
   try {
-    if (sentinelTarget(value) !== undefined) return;
+    if (sentinelTarget(value) !== undefined || clusterTarget(value) !== undefined) return;
   } catch (error) {
     context.addIssue({ code: 'custom', message: (error as Error).message });
     return;
@@ -199,7 +199,7 @@ const redisUrl = z.string().superRefine((value, context) => {
   context.addIssue({
     code: 'custom',
     message:
-      'must be a URL (redis://host:6379, rediss:// for TLS, or redis+sentinel://host:26379,…/<master>)',
+      'must be a URL (redis://host:6379, rediss:// for TLS, redis+sentinel://host:26379,…/<master>, or redis+cluster://host:6379,…)',
   });
 });
 
@@ -432,7 +432,22 @@ const environmentSchema = z
         `must be longer than PRESSURE_HEARTBEAT_SECONDS (${e.PRESSURE_HEARTBEAT_SECONDS} s): a pressure stream sends nothing between heartbeats`,
       );
     }
+    if (isClusterUrl(e.REDIS_URL) && !/^\{[^{}]+\}/.test(e.QUEUE_PREFIX)) {
+      problem(
+        'QUEUE_PREFIX',
+        'must start with a {hash tag} when REDIS_URL is a Redis Cluster: every key of a queue must be in one hash slot',
+      );
+    }
   });
+
+/** Whether REDIS_URL names a Cluster (a malformed one is reported on REDIS_URL itself). */
+function isClusterUrl(url: string | undefined): boolean {
+  try {
+    return url !== undefined && clusterTarget(url) !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 export type Environment = z.infer<typeof environmentSchema>;
 

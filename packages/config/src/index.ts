@@ -10,4 +10,11 @@ export {
   requireSetting,
 } from './config.js';
 export { type LogFormat, logFormat, type PinoOptions, pinoOptions } from './logging.js';
-export { SENTINEL_PROTOCOL, type SentinelTarget, sentinelTarget } from './redis-url.js';
+export {
+  CLUSTER_PROTOCOLS,
+  type ClusterTarget,
+  clusterTarget,
+  SENTINEL_PROTOCOL,
+  type SentinelTarget,
+  sentinelTarget,
+} from './redis-url.js';

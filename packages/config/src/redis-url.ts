@@ -53,3 +53,40 @@ export function sentinelTarget(url: string): SentinelTarget | undefined {
     ...(db === undefined ? {} : { db: Number(db) }),
   };
 }
+
+/** A Redis Cluster: some of its nodes (the client learns the rest), and the credentials of all. */
+export interface ClusterTarget {
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+  /** `rediss+cluster://`: TLS to every node. */
+  tls: boolean;
+}
+
+export const CLUSTER_PROTOCOLS = ['redis+cluster:', 'rediss+cluster:'] as const;
+
+const DEFAULT_REDIS_PORT = 6379;
+
+/**
+ * `redis+cluster://[[user]:password@]host[:port][,host[:port]…]` (or `rediss+cluster://` for TLS):
+ * seed nodes of a Redis Cluster. Undefined for any other URL; an error names what is wrong with a
+ * malformed one. A cluster has one database, so no `/db` part.
+ */
+export function clusterTarget(url: string): ClusterTarget | undefined {
+  const tls = url.startsWith('rediss+cluster://');
+  if (!tls && !url.startsWith('redis+cluster://')) return undefined;
+  const match = /^rediss?\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?$/.exec(url);
+  if (match === null) throw new Error('must look like redis+cluster://[:password@]host:6379[,host:6379…]');
+  const [, user, password, hosts = ''] = match;
+  const nodes = hosts.split(',').map((entry) => {
+    const parsed = /^([^:\s]+|\[[^\]]+\])(?::(\d{1,5}))?$/.exec(entry.trim());
+    if (parsed === null) throw new Error(`"${entry}" is not host:port`);
+    return { host: (parsed[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(parsed[2] ?? DEFAULT_REDIS_PORT) };
+  });
+  return {
+    nodes,
+    tls,
+    ...(user ? { username: decodeURIComponent(user) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+  };
+}

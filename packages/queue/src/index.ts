@@ -1,10 +1,12 @@
 export {
   closeQueuesAndConnection,
   producerConnection,
+  type RedisClient,
   redisConnection,
+  type WorkerLink,
   whenConnected,
   workerConnection,
-  workerConnectionOptions,
+  workerLink,
 } from './connection.js';
 export { type Envelope, envelopeSchema, queueJobId } from './envelope.js';
 export {

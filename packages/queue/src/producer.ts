@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type Log, lineLog, logErrors, redactUrl } from '@runner-planner/process';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { closeQueuesAndConnection, producerConnection, whenConnected } from './connection.js';
+import { Cluster, type Redis } from 'ioredis';
+import {
+  closeQueuesAndConnection,
+  producerConnection,
+  type RedisClient,
+  whenConnected,
+} from './connection.js';
 import { type Envelope, queueJobId } from './envelope.js';
 import { DEFAULT_QUEUE_PREFIX, WEBHOOK_QUEUE, webhookJobOptions } from './policy.js';
 
@@ -89,8 +94,32 @@ type ClaimBody = (
   windowMs: number,
 ) => Promise<[string, number]>;
 
+/**
+ * The master that holds `key`'s hash slot in a Cluster, as the client routes to it now (after a
+ * failover, the promoted replica). The slot is asked of Redis once (`CLUSTER KEYSLOT`): every key
+ * of the queue shares it through QUEUE_PREFIX's `{…}`.
+ */
+function clusterSlotOf(connection: RedisClient, key: string) {
+  let slot: Promise<number> | undefined;
+  return {
+    async master(): Promise<Redis> {
+      if (!(connection instanceof Cluster)) return connection;
+      slot ??= (connection.cluster('KEYSLOT', key) as Promise<number>).catch((error: unknown) => {
+        slot = undefined;
+        throw error;
+      });
+      const [nodeKey] = connection.slots[await slot] ?? [];
+      const master = connection
+        .nodes('master')
+        .find((node) => `${node.options.host}:${node.options.port}` === nodeKey);
+      if (master === undefined) throw new QueueUnavailableError();
+      return master;
+    },
+  };
+}
+
 export function createWebhookProducer(options: ProducerOptions): WebhookProducer {
-  const connection: Redis = producerConnection(options.redisUrl);
+  const connection: RedisClient = producerConnection(options.redisUrl);
   const queue = new Queue<Envelope>(WEBHOOK_QUEUE, {
     connection,
     prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
@@ -131,11 +160,14 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
 
   const replicas = options.replicas ?? 0;
   const replicaTimeoutMs = options.replicaTimeoutMs ?? 1_000;
+  const queueSlot = clusterSlotOf(connection, queue.toKey(''));
   /** The result, once the replicas asked for have every write of this connection so far. */
   async function replicated<T>(result: T): Promise<T> {
     if (replicas <= 0) return result;
-    // WAIT covers every write this connection made, a duplicate's earlier add included.
-    const acknowledged = await connection.wait(replicas, replicaTimeoutMs);
+    // WAIT covers every write this connection made, a duplicate's earlier add included. In a
+    // Cluster, "this connection" is the one to the master holding the queue's slot.
+    const node = connection instanceof Cluster ? await queueSlot.master() : connection;
+    const acknowledged = await node.wait(replicas, replicaTimeoutMs);
     if (acknowledged < replicas) throw new NotReplicatedError(acknowledged, replicas);
     return result;
   }

@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { workerConnectionOptions } from './connection.js';
+import { workerLink } from './connection.js';
 import { type Envelope, envelopeSchema } from './envelope.js';
 import {
   DEAD_LETTER_RETENTION,
@@ -80,6 +80,9 @@ export function createWebhookWorker<R>(
   processor: WebhookProcessor<R>,
 ): Worker {
   const lockDuration = options.lockMs ?? 30_000;
+  const link = workerLink(options.redisUrl, {
+    connectionName: options.connectionName ?? 'runner-planner-worker',
+  });
   const worker = new Worker<unknown, R>(
     WEBHOOK_QUEUE,
     async (job) => {
@@ -106,9 +109,7 @@ export function createWebhookWorker<R>(
       }
     },
     {
-      connection: workerConnectionOptions(options.redisUrl, {
-        connectionName: options.connectionName ?? 'runner-planner-worker',
-      }),
+      connection: link.connection,
       prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency: options.concurrency,
       autorun: options.autorun ?? true,
@@ -126,5 +127,7 @@ export function createWebhookWorker<R>(
       },
     },
   );
+  // A Cluster client is the worker's alone; BullMQ leaves it open, so it closes with the worker.
+  worker.once('closed', () => void link.close());
   return worker;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GitHubHook } from '@runner-planner/config';
 import type { Database } from '@runner-planner/database';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@runner-planner/queue';
 import { PassFailures, type Warn, warnOnStderr } from './failures.js';
 import {
   deliveriesToRedeliver,
@@ -17,7 +17,7 @@ import { checkStaleJobs, emptyStaleReport, type StaleCheckReport } from './stale
 export interface ReconcileOptions {
   db: Database;
   /** For the run lock and the ids of redelivered deliveries. */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix, the queue's (`{runner-planner}` by default). */
   prefix: string;
   metrics: ReconcileMetrics;
@@ -87,7 +87,7 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
  * lapses lets another worker's pass overlap this one.
  */
 async function withLock<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   work: () => Promise<T>,
   onRenewError: (error: unknown) => void,
