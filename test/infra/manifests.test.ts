@@ -558,11 +558,14 @@ interface PodSpec {
 const KUBERNETES = 'infra/kubernetes';
 /** Applied on their own, on purpose (see the comments in each). */
 const SENTINEL_SCALED_OBJECT = `${KUBERNETES}/keda/worker-scaledobject-sentinel.yaml`;
+const CLUSTER_SCALED_OBJECT = `${KUBERNETES}/keda/worker-scaledobject-cluster.yaml`;
+/** ScaledObjects to use instead of the main one, not beside it. */
+const VARIANTS = [SENTINEL_SCALED_OBJECT, CLUSTER_SCALED_OBJECT];
 const STANDALONE = new Set([
   `${KUBERNETES}/secret.example.yaml`,
   `${KUBERNETES}/jobs/migrate.yaml`,
-  // Instead of worker-scaledobject.yaml where Redis is behind Sentinel.
-  SENTINEL_SCALED_OBJECT,
+  // Instead of worker-scaledobject.yaml where Redis is behind Sentinel, or a Cluster.
+  ...VARIANTS,
 ]);
 
 function yamlFiles(directory: string): string[] {
@@ -584,7 +587,7 @@ const manifests = kubeFiles
     }),
   );
 /** What `kubectl apply -k infra/kubernetes` applies: the variants applied instead are left out. */
-const objects = manifests.filter((manifest) => manifest.file !== SENTINEL_SCALED_OBJECT).map((m) => m.object);
+const objects = manifests.filter((manifest) => !VARIANTS.includes(manifest.file)).map((m) => m.object);
 const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
 const configMap = find('ConfigMap', 'runner-planner-config') as KubeObject;
@@ -843,6 +846,21 @@ describe('infra/kubernetes', () => {
     expect(sentinel.metadata.addresses).toMatch(/^[^,:]+:\d+(,[^,:]+:\d+)*$/);
     expect(sentinel.metadata.sentinelMaster).toBeTruthy();
     expect(find('TriggerAuthentication', sentinel.authenticationRef.name)).toBeDefined();
+  });
+
+  it('has a Cluster variant of the worker ScaledObject that reads the same list', () => {
+    const [variant] = manifests.filter((m) => m.file === CLUSTER_SCALED_OBJECT).map((m) => m.object);
+    const main = ofKind('ScaledObject')[0] as KubeObject;
+    expect(variant?.metadata.name).toBe(main.metadata.name);
+    expect(variant?.spec.scaleTargetRef).toEqual(main.spec.scaleTargetRef);
+    const redis = main.spec.triggers.find((t: { type: string }) => t.type === 'redis');
+    const cluster = variant?.spec.triggers.find((t: { type: string }) => t.type === 'redis-cluster');
+    expect(cluster.metadata.listName).toBe(redis.metadata.listName);
+    expect(cluster.metadata.listLength).toBe(redis.metadata.listLength);
+    expect(cluster.metadata.addresses).toMatch(/^[^,:]+:\d+(,[^,:]+:\d+)*$/);
+    // One hash slot for the whole queue: the list the scaler reads lives where the queue does.
+    expect(cluster.metadata.listName).toMatch(/^\{[^}]+\}:/);
+    expect(find('TriggerAuthentication', cluster.authenticationRef.name)).toBeDefined();
   });
 
   it('has a migration Job that runs the database package of an app in the image', () => {

@@ -13,6 +13,8 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec' | 'no';
   /** Starts it as a replica of the Redis at this URL. */
   replicaOf?: string;
+  /** A Redis Cluster node (`cluster-enabled yes`), failed over by its replicas after this many ms. */
+  clusterNodeTimeoutMs?: number;
 }
 
 /** A redis-server of this test's own, so it can be killed without touching the machine's Redis. */
@@ -46,6 +48,16 @@ export async function startOwnRedis(options: RedisServerOptions): Promise<OwnRed
     ...(options.replicaOf === undefined
       ? []
       : ['--replicaof', new URL(options.replicaOf).hostname, new URL(options.replicaOf).port]),
+    ...(options.clusterNodeTimeoutMs === undefined
+      ? []
+      : [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, 'nodes.conf'),
+          '--cluster-node-timeout',
+          String(options.clusterNodeTimeoutMs),
+        ]),
   ];
   let child: ChildProcess | undefined;
 
