@@ -1,9 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppProcess } from '../support/apps.js';
 import { useSystem } from '../support/system.js';
-import { sendGitHub, workflowJobPayload } from '../support/webhooks.js';
+import { workflowJobPayload } from '../support/webhooks.js';
 import { type OwnCluster, startCluster } from './cluster.js';
+import { deliverUntilAccepted } from './redeliver.js';
 
 // Every app on REDIS_URL=redis+cluster://…: three masters with a replica each, of the test's
 // own; the master holding the queue's slot SIGKILLed between two bursts, its replica promoted.
@@ -30,22 +31,7 @@ afterAll(async () => {
 
 const queued = (id: number) => workflowJobPayload(id, 'queued', ['self-hosted', 'cluster']);
 
-/** Sends until answered 202, under one delivery id, as a forge's redelivery would; the 5xx it met. */
-async function deliver(id: number): Promise<number> {
-  const delivery = randomUUID();
-  let refusals = 0;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const status = await sendGitHub(gateway.url, queued(id), { delivery }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 202) return refusals;
-    if (Date.now() > deadline) throw new Error(`job ${id}: still ${status} after 60 s`);
-    refusals += 1;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const deliver = (id: number) => deliverUntilAccepted(gateway.url, queued(id));
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const pressure = async () =>

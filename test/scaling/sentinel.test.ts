@@ -1,9 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OwnRedis, startOwnRedis, waitForReplicas } from '../chaos/harness/redis-server.js';
 import type { AppProcess } from '../support/apps.js';
 import { useSystem } from '../support/system.js';
-import { sendGitHub, workflowJobPayload } from '../support/webhooks.js';
+import { workflowJobPayload } from '../support/webhooks.js';
+import { deliverUntilAccepted } from './redeliver.js';
 import { type Sentinels, startSentinels } from './sentinels.js';
 
 // Every app on REDIS_URL=redis+sentinel://…: a primary, two replicas and three Sentinels of the
@@ -43,22 +44,7 @@ afterAll(async () => {
 
 const queued = (id: number) => workflowJobPayload(id, 'queued', ['self-hosted', 'sentinel']);
 
-/** Sends until answered 202, under one delivery id, as a forge's redelivery would; the 5xx it met. */
-async function deliver(id: number): Promise<number> {
-  const delivery = randomUUID();
-  let refusals = 0;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const status = await sendGitHub(gateway.url, queued(id), { delivery }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 202) return refusals;
-    if (Date.now() > deadline) throw new Error(`job ${id}: still ${status} after 60 s`);
-    refusals += 1;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const deliver = (id: number) => deliverUntilAccepted(gateway.url, queued(id));
 
 const pressure = async () =>
   (await (
