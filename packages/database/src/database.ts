@@ -207,16 +207,21 @@ function checkStartedRange(range: StartedRange): void {
   checkArgument(argumentSchemas.date('to'), 'started range', range.to);
 }
 
-/** Deadlocks and lock time-outs are resolved by running the whole transaction again. */
-function isRetryableConflict(error: unknown): boolean {
-  return error instanceof DeadlockException || error instanceof LockWaitTimeoutException;
-}
-
-/** The same conflicts as `isRetryableConflict`, raised by the driver: deadlock, lock not available. */
-function isRetryableDriverConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === '40P01' || code === '55P03';
-}
+/**
+ * Deadlocks and lock time-outs are resolved by running the whole transaction again: as the ORM
+ * reports them, or as the driver does for a statement run on one of its clients (SQLSTATE
+ * 40P01 deadlock detected, 55P03 lock not available).
+ */
+const CONFLICT_RETRY = {
+  retries: 5,
+  minTimeout: 10,
+  maxTimeout: 200,
+  shouldRetry: (error: unknown) => {
+    if (error instanceof DeadlockException || error instanceof LockWaitTimeoutException) return true;
+    const code = (error as { code?: unknown }).code;
+    return code === '40P01' || code === '55P03';
+  },
+};
 
 /**
  * runner-planner's store: flavors, jobs and API tokens in PostgreSQL, and the pressure derived
@@ -273,12 +278,7 @@ export class Database {
   }
 
   private transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    return pRetry(() => this.em().transactional(work), {
-      retries: 5,
-      minTimeout: 10,
-      maxTimeout: 200,
-      shouldRetry: isRetryableConflict,
-    });
+    return pRetry(() => this.em().transactional(work), CONFLICT_RETRY);
   }
 
   // Flavors
@@ -408,7 +408,7 @@ export class Database {
               sql.ASSIGNMENT_LOCK_KEY,
             ])
           ).rows,
-        { retries: 5, minTimeout: 10, maxTimeout: 200, shouldRetry: isRetryableDriverConflict },
+        CONFLICT_RETRY,
       );
     } catch (error) {
       return jobs.map(() => (error instanceof Error ? error : new Error(String(error))));

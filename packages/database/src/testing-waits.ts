@@ -27,6 +27,24 @@ function means(counts: Record<string, number>, samples: number): Record<string, 
   );
 }
 
+/** Several samplings as one: each mean weighted by how many samples its sampling took. */
+export function mergeWaits(parts: readonly WaitSamples[]): WaitSamples {
+  const samples = parts.reduce((sum, part) => sum + part.samples, 0);
+  const totals = (pick: (part: WaitSamples) => Record<string, number>) => {
+    const sums: Record<string, number> = {};
+    for (const part of parts) {
+      for (const [key, mean] of Object.entries(pick(part)))
+        sums[key] = (sums[key] ?? 0) + mean * part.samples;
+    }
+    return means(sums, samples);
+  };
+  return {
+    samples,
+    backends: totals((part) => part.backends),
+    rowLockWaits: totals((part) => part.rowLockWaits),
+  };
+}
+
 /**
  * Samples what the run's PostgreSQL backends are doing every `intervalMs`: their wait events
  * and statements (`pg_stat_activity`), and for row-lock waits the table of the row (a backend

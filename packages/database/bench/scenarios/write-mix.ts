@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { pidsOf, probeCpu, roundOrder } from '@runner-planner/bench-kit';
 import { benchFlavors, ID_BASE, PLATFORM } from '../../src/testing-bench-data.js';
-import { sampleWaits, type WaitSamples } from '../../src/testing-waits.js';
+import { mergeWaits, sampleWaits, type WaitSamples } from '../../src/testing-waits.js';
 import type { Side, WriteContender } from '../contenders.js';
 
 /**
@@ -174,30 +174,8 @@ export async function runWriteMix(
       client: mean((s) => s.cpuMsPerJob.client),
       postgres: mean((s) => s.cpuMsPerJob.postgres),
     };
-    waits[key] = mergeSamples(samples[key] ?? []);
+    waits[key] = mergeWaits(samples[key] ?? []);
   }
   const payloadBytes = JSON.stringify(eventPayload(ID_BASE.writeMix, 'in_progress', HOT_LABELS)).length;
   return { inFlight: options.inFlight, payloadBytes, segments, jobsPerSecond, cpuMsPerJob, waits };
-}
-
-/** The mean over segments, weighted by how many samples each took. */
-function mergeSamples(parts: readonly WaitSamples[]): WaitSamples {
-  const samples = parts.reduce((sum, part) => sum + part.samples, 0);
-  const weighted = (pick: (part: WaitSamples) => Record<string, number>) => {
-    const totals: Record<string, number> = {};
-    for (const part of parts) {
-      for (const [key, mean] of Object.entries(pick(part)))
-        totals[key] = (totals[key] ?? 0) + mean * part.samples;
-    }
-    return Object.fromEntries(
-      Object.entries(totals)
-        .map(([key, total]) => [key, Number((total / Math.max(samples, 1)).toFixed(2))] as const)
-        .sort((a, b) => b[1] - a[1]),
-    );
-  };
-  return {
-    samples,
-    backends: weighted((part) => part.backends),
-    rowLockWaits: weighted((part) => part.rowLockWaits),
-  };
 }
