@@ -22,12 +22,14 @@ export interface BenchConfig {
     concurrency: number;
     pollMs: number;
   };
+  /** Rates stepped up in one run until the end-to-end p99 no longer holds (the first that fails ends it). */
+  e2eCeiling: { rates: number[]; seconds: number };
   flavors: number;
   /** Environment for the gateway and worker processes: CPU profiles when BENCH_CPU_PROFILE_DIR is set. */
   appEnv: Record<string, string>;
 }
 
-export const BENCH_NAMES = ['gateway', 'replica-acks', 'worker', 'e2e'] as const;
+export const BENCH_NAMES = ['gateway', 'replica-acks', 'worker', 'e2e', 'e2e-ceiling'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 function onlyFromEnv(): BenchName[] {
@@ -64,6 +66,10 @@ export function loadConfig(): BenchConfig {
       seconds: intFromEnv('BENCH_E2E_SECONDS', 30),
       concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
       pollMs: intFromEnv('BENCH_E2E_POLL_MS', 10),
+    },
+    e2eCeiling: {
+      rates: listFromEnv('BENCH_E2E_CEILING_RATES', [200, 300, 400, 500, 600, 800, 1_000, 1_200]),
+      seconds: intFromEnv('BENCH_E2E_CEILING_SECONDS', 20),
     },
     flavors: intFromEnv('BENCH_FLAVORS', 20),
     // For finding where the apps spend their time; profiling slows them, so not for figures.

@@ -21,6 +21,7 @@ import type { BenchConfig } from './config.js';
 import { prepareDatabase } from './database.js';
 import { type PacedOutcome, sendPaced } from './pacer.js';
 import { BENCH_SECRET, type BenchEvent, benchFlavors, eventSequence, sign, webhookBody } from './payloads.js';
+import { type PerRequest, redisCommandCalls, redisWorkPerRequest } from './redis-stats.js';
 
 export interface E2eResult {
   perSecond: number;
@@ -43,6 +44,14 @@ export interface E2eResult {
   accept: Latency;
   failedQueueJobs: number;
   cpu: CpuUsage;
+  /**
+   * CPU milliseconds per accepted event of each process group, from the first request until
+   * the last event's effect was seen (a backlog's draining included), and of the four that do
+   * the work together (`all`: gateway, worker, Redis, PostgreSQL; not the bench runner).
+   */
+  cpuPerEvent: Record<string, number>;
+  /** Redis commands per accepted event (those of BullMQ's Lua scripts included) and their time. */
+  redisPerEvent: PerRequest;
   /** Mean active PostgreSQL backends of the run's database per wait event (`CPU`: not waiting). */
   waits: WaitSamples;
 }
@@ -58,11 +67,6 @@ interface Tracked {
   /** When the poll that saw it was sent. */
   seenRoundAt?: number;
   flavor?: string | null;
-}
-
-interface Notification {
-  at: number;
-  flavor: string;
 }
 
 /** Has the row the effect of this event? `queued`: it exists; the others: their timestamp is set. */
@@ -143,15 +147,14 @@ function watchRows(client: pg.Client, tracked: Tracked[], intervalMs: number) {
 }
 
 /**
- * The notification that reports an event's commit: the first for the event's flavor received
- * after the last poll that did not see the event was sent (or, if none missed it, after the
- * request was sent): the commit came after that. Notifications carry only the flavor name, so
- * when another commit of the same flavor notified in between, that earlier one is taken: the
- * figure errs early by at most about one poll round.
+ * The notification that reports an event's commit: the first received after the last poll that
+ * did not see the event was sent (or, if none missed it, after the request was sent): the commit
+ * came after that. A job write's signal names no flavor and is coalesced (one per few ms for
+ * all of them), so a signal raised by an earlier commit may be taken: the figure errs early by
+ * at most about one poll round.
  */
-function notificationFor(item: Tracked, byFlavor: Map<string, number[]>): number | undefined {
+function notificationFor(item: Tracked, times: readonly number[]): number | undefined {
   if (item.flavor == null || item.outcome === undefined) return undefined;
-  const times = byFlavor.get(item.flavor) ?? [];
   const after = item.lastMissAt ?? item.outcome.sentAt;
   let low = 0;
   let high = times.length;
@@ -163,6 +166,22 @@ function notificationFor(item: Tracked, byFlavor: Map<string, number[]>): number
   return times[low];
 }
 
+/** The processes that do the work; the bench runner (sender, poller) is left out of `all`. */
+const WORKING_PROCESSES = ['gateway', 'worker', 'redis', 'postgres'] as const;
+
+function cpuPerEvent(cpu: CpuUsage, seconds: number, events: number): Record<string, number> {
+  const perEvent: Record<string, number> = {};
+  for (const [name, cores] of Object.entries(cpu.cores)) perEvent[name] = (cores * seconds * 1000) / events;
+  perEvent.all = WORKING_PROCESSES.reduce((sum, name) => sum + (perEvent[name] ?? 0), 0);
+  return perEvent;
+}
+
+export function formatPerEvent(perEvent: Record<string, number>): string {
+  return Object.entries(perEvent)
+    .map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`)
+    .join(', ');
+}
+
 /** One end-to-end run per rate of `config.e2e.rates`, each with its own database, queue and apps. */
 export async function runE2eBench(
   config: BenchConfig,
@@ -172,7 +191,7 @@ export async function runE2eBench(
   const results: E2eResult[] = [];
   for (const rate of config.e2e.rates) {
     try {
-      results.push(await runAtRate(config, rate, cleanup, log));
+      results.push(await runE2eAtRate(config, rate, config.e2e.seconds, cleanup, log));
     } finally {
       await cleanup.runAll();
     }
@@ -180,13 +199,15 @@ export async function runE2eBench(
   return results;
 }
 
-async function runAtRate(
+/** One end-to-end run: `rate` events/s for `seconds`, with its own database, queue and apps. */
+export async function runE2eAtRate(
   config: BenchConfig,
   rate: number,
+  seconds: number,
   cleanup: Cleanup,
   log: (message: string) => void,
 ): Promise<E2eResult> {
-  const { seconds, concurrency, pollMs } = config.e2e;
+  const { concurrency, pollMs } = config.e2e;
   const flavors = benchFlavors(config.flavors);
   const count = rate * seconds;
   const events = eventSequence({
@@ -220,12 +241,12 @@ async function runAtRate(
   const gateway = await startApp('gateway', { ...env, GITHUB_WEBHOOK_SECRET: BENCH_SECRET });
   cleanup.add('e2e gateway process', () => gateway.stop());
 
-  const notifications: Notification[] = [];
+  const notifications: number[] = [];
   const listener = new pg.Client({ connectionString: database.url });
   cleanup.add('e2e listen connection', () => listener.end());
   await listener.connect();
-  listener.on('notification', (message) => {
-    notifications.push({ at: nowMs(), flavor: message.payload ?? '' });
+  listener.on('notification', () => {
+    notifications.push(nowMs());
   });
   await listener.query(`LISTEN ${PRESSURE_CHANNEL}`);
   const poller = new pg.Client({ connectionString: database.url });
@@ -243,6 +264,8 @@ async function runAtRate(
     postgres: () => pidsOf('postgres'),
   });
   const waits = await sampleWaits(database.url, database.name);
+  const redisBefore = await redisCommandCalls(space.redisUrl);
+  const startedAt = nowMs();
   const outcomes = await sendPaced({
     url: `${gateway.url}/webhooks/github`,
     count,
@@ -253,20 +276,16 @@ async function runAtRate(
       if (outcome.status === 202) rows.add(index);
     },
   });
-  const cpu = await probe.stop();
   const backendWaits = await waits.stop();
   await rows.finish(120_000);
+  const cpu = await probe.stop();
+  const cpuSeconds = (nowMs() - startedAt) / 1000;
+  const redisAfter = await redisCommandCalls(space.redisUrl);
 
   const queue = new Queue(WEBHOOK_QUEUE, { connection: { url: space.redisUrl }, prefix: space.prefix });
   cleanup.add('e2e queue client', () => queue.close());
   const failedQueueJobs = await queue.getJobCountByTypes('failed');
 
-  const byFlavor = new Map<string, number[]>();
-  for (const notification of notifications) {
-    const times = byFlavor.get(notification.flavor) ?? [];
-    times.push(notification.at);
-    byFlavor.set(notification.flavor, times);
-  }
   const accepted = tracked.filter((item) => item.outcome?.status === 202);
   const visible: number[] = [];
   const notified: number[] = [];
@@ -284,7 +303,7 @@ async function runAtRate(
     visible.push(item.seenAt - ackAt);
     // A start does not change pressure: only queued (+1) and completed (−1) notify.
     if (item.event.action === 'in_progress') continue;
-    const at = notificationFor(item, byFlavor);
+    const at = notificationFor(item, notifications);
     if (at === undefined) notificationsMissing++;
     else notified.push(at - ackAt);
   }
@@ -305,11 +324,14 @@ async function runAtRate(
     accept: latency(outcomes.map((outcome) => outcome.answeredAt - outcome.scheduledAt)),
     failedQueueJobs,
     cpu,
+    cpuPerEvent: cpuPerEvent(cpu, cpuSeconds, accepted.length),
+    redisPerEvent: redisWorkPerRequest(redisBefore, redisAfter, accepted.length),
     waits: backendWaits,
   };
   log(
     `  visible p50 ${result.visible.p50Ms.toFixed(1)} ms p99 ${result.visible.p99Ms.toFixed(1)} ms; ` +
-      `notified p50 ${result.notified.p50Ms.toFixed(1)} ms p99 ${result.notified.p99Ms.toFixed(1)} ms; cpu: ${formatCpu(cpu)}`,
+      `notified p50 ${result.notified.p50Ms.toFixed(1)} ms p99 ${result.notified.p99Ms.toFixed(1)} ms; ` +
+      `CPU per event ${formatPerEvent(result.cpuPerEvent)}; cpu: ${formatCpu(cpu)}`,
   );
   return result;
 }

@@ -1,6 +1,7 @@
 import { type CpuUsage, formatCpu } from '@runner-planner/bench-kit';
 import { formatWaits } from '@runner-planner/database/testing';
-import type { E2eResult } from './e2e-bench.js';
+import { type E2eResult, formatPerEvent } from './e2e-bench.js';
+import { type CeilingResult, E2E_P99_LIMIT_MS } from './e2e-ceiling.js';
 import type { GatewayResult, Measured } from './gateway-bench.js';
 import type { ReplicaAcksResult, ReplicaAcksSide } from './replica-acks-bench.js';
 import type { WorkerResult } from './worker-bench.js';
@@ -25,7 +26,8 @@ const GATEWAY_MIN_RATIO = 0.5;
 const GATEWAY_P99_LIMIT_MS = 50;
 const WORKER_MIN_RATIO = 0.5;
 const WORKER_MIN_EVENTS_PER_SECOND = 2_000;
-const E2E_P99_LIMIT_MS = 250;
+/** All working processes' CPU per event: half of the 3.2 ms measured when issue 16 was filed. */
+const E2E_CPU_PER_EVENT_LIMIT_MS = 1.6;
 
 const count = (value: number) => Math.round(value).toLocaleString('en-US');
 const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
@@ -176,6 +178,32 @@ function hotFlavorNotes(result: WorkerResult): string[] {
   );
 }
 
+function redisNote(perEvent: E2eResult['redisPerEvent']): string {
+  const commands = Object.entries(perEvent.byCommand)
+    .sort((a, b) => b[1].usec - a[1].usec)
+    .map(([command, work]) => `${command} ${work.calls}× ${work.usec} µs`)
+    .join(', ');
+  return `${perEvent.commands} commands (those of Lua scripts included; an EVALSHA's time includes its commands'): ${commands}`;
+}
+
+function e2eNotes(result: E2eResult): string[] {
+  const rate = `${count(result.perSecond)} events/s`;
+  return [
+    `${rate}: ${count(result.events)} events in ${result.seconds} s; answers ${JSON.stringify(result.statusCodes)}; ` +
+      `${result.notSeen} accepted events never seen; ${result.failedQueueJobs} failed queue jobs. Samples: visible ` +
+      `${count(result.visible.samples)}, notified ${count(result.notified.samples)} (queued and completed events; ` +
+      `${result.notificationsMissing} without a matching notification; ${result.lateFirstPoll} left out as first ` +
+      `polled too late). Max: visible ${ms(result.visible.maxMs)}, notified ${ms(result.notified.maxMs)}. Gateway ` +
+      `answer time from when each request was due: p50 ${ms(result.accept.p50Ms)}, p99 ${ms(result.accept.p99Ms)}; ` +
+      `sender lag p99 ${ms(result.sendLagP99Ms)}.`,
+    `CPU per accepted event at ${rate}, from the first request until the last event was seen: ` +
+      `${formatPerEvent(result.cpuPerEvent)} (PostgreSQL's includes the runner's polls for the rows).`,
+    cpuNote(`${rate}`, result.cpu),
+    `Redis per accepted event at ${rate}: ${redisNote(result.redisPerEvent)}.`,
+    `PostgreSQL backends at ${rate} (sampled every 100 ms; wait event @ statement): ${formatWaits(result.waits)}.`,
+  ];
+}
+
 export function e2eTable(results: readonly E2eResult[]): Table {
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -197,19 +225,41 @@ export function e2eTable(results: readonly E2eResult[]): Table {
         pass: judged ? figures.p99Ms <= E2E_P99_LIMIT_MS : undefined,
       });
     }
-    notes.push(
-      `${rate}: ${count(result.events)} events in ${result.seconds} s; answers ${JSON.stringify(result.statusCodes)}; ` +
-        `${result.notSeen} accepted events never seen; ${result.failedQueueJobs} failed queue jobs. Samples: visible ` +
-        `${count(result.visible.samples)}, notified ${count(result.notified.samples)} (queued and completed events; ` +
-        `${result.notificationsMissing} without a matching notification; ${result.lateFirstPoll} left out as first ` +
-        `polled too late). Max: visible ${ms(result.visible.maxMs)}, notified ${ms(result.notified.maxMs)}. Gateway ` +
-        `answer time from when each request was due: p50 ${ms(result.accept.p50Ms)}, p99 ${ms(result.accept.p99Ms)}; ` +
-        `sender lag p99 ${ms(result.sendLagP99Ms)}.`,
-      cpuNote(`${rate}`, result.cpu),
-      `PostgreSQL backends at ${rate} (sampled every 100 ms; wait event @ statement): ${formatWaits(result.waits)}.`,
-    );
+    const all = result.cpuPerEvent.all ?? Number.NaN;
+    rows.push({
+      metric: `${rate}, CPU per event, gateway + worker + Redis + PostgreSQL`,
+      ours: ms(all),
+      baseline: '–',
+      ratio: '–',
+      goal: judged ? `≤ ${E2E_CPU_PER_EVENT_LIMIT_MS} ms` : '– (informational)',
+      pass: judged ? all <= E2E_CPU_PER_EVENT_LIMIT_MS : undefined,
+    });
+    notes.push(...e2eNotes(result));
   });
   return { title: 'End to end', rows, notes };
+}
+
+export function e2eCeilingTable(result: CeilingResult): Table {
+  const rows: Row[] = result.steps.map((step) =>
+    info(
+      `${count(step.perSecond)} events/s for ${step.seconds} s: 202 → visible p99`,
+      `${ms(step.visible.p99Ms)}; CPU per event ${ms(step.cpuPerEvent.all ?? Number.NaN)}` +
+        (step.accepted === step.events ? '' : `; ${count(step.events - step.accepted)} not accepted`),
+    ),
+  );
+  rows.push(
+    info(
+      `highest rate with p99 ≤ ${E2E_P99_LIMIT_MS} ms (steps ${result.steps.map((step) => step.perSecond).join(', ')}…)`,
+      result.highestPassingRate === 0 ? 'none' : `${count(result.highestPassingRate)} events/s`,
+    ),
+  );
+  return {
+    title: 'End to end, rate stepped up',
+    rows,
+    notes: result.steps.flatMap((step) => [
+      `CPU per event at ${count(step.perSecond)} events/s: ${formatPerEvent(step.cpuPerEvent)}.`,
+    ]),
+  };
 }
 
 export function markdown(table: Table): string {

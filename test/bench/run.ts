@@ -7,10 +7,19 @@ import { serverVersion } from '@runner-planner/database/testing';
 import { TEST_REDIS_URL } from '@runner-planner/testkit';
 import { type BenchName, loadConfig } from './config.js';
 import { runE2eBench } from './e2e-bench.js';
+import { runE2eCeiling } from './e2e-ceiling.js';
 import { runGatewayBench } from './gateway-bench.js';
 import { redisVersion } from './redis-stats.js';
 import { runReplicaAcksBench } from './replica-acks-bench.js';
-import { e2eTable, gatewayTable, markdown, replicaAcksTable, type Table, workerTable } from './report.js';
+import {
+  e2eCeilingTable,
+  e2eTable,
+  gatewayTable,
+  markdown,
+  replicaAcksTable,
+  type Table,
+  workerTable,
+} from './report.js';
 import { runWorkerBench } from './worker-bench.js';
 
 const RESULTS = new URL('./results/latest.json', import.meta.url);
@@ -53,10 +62,14 @@ async function main(): Promise<boolean> {
           const result = await runWorkerBench(config, cleanup, log);
           results.worker = result;
           tables.push(workerTable(result));
-        } else {
+        } else if (name === 'e2e') {
           const result = await runE2eBench(config, cleanup, log);
           results.e2e = result;
           tables.push(e2eTable(result));
+        } else {
+          const result = await runE2eCeiling(config, cleanup, log);
+          results['e2e-ceiling'] = result;
+          tables.push(e2eCeilingTable(result));
         }
       } finally {
         // Each benchmark leaves nothing running behind it, so the next has the machine to itself.
