@@ -38,10 +38,24 @@ const nonEmpty = (what: string) =>
     .string({ error: `${what} must be a string` })
     .refine((value) => value.trim() !== '', { message: `${what} must not be empty` });
 
+/**
+ * Years a stored date may have: what ISO 8601 writes with four digits, and well inside
+ * PostgreSQL's range. A JS Date reaches year 275760 and parses "-200000-01-01" from a payload;
+ * PostgreSQL would refuse such a date at every retry of its event.
+ */
+const DATE_YEARS = { first: 1, last: 9999 };
+
 const validDate = (what: string) =>
   z
     .custom<Date>((value) => value instanceof Date, { message: `${what} must be a Date` })
-    .refine((value) => !Number.isNaN(value.getTime()), { message: `${what} is not a valid date` });
+    .refine((value) => !Number.isNaN(value.getTime()), { message: `${what} is not a valid date` })
+    .refine(
+      (value) => {
+        const year = value.getUTCFullYear();
+        return Number.isNaN(year) || (year >= DATE_YEARS.first && year <= DATE_YEARS.last);
+      },
+      { message: `${what} must be within the years ${DATE_YEARS.first} to ${DATE_YEARS.last}` },
+    );
 
 const labelList = z.array(z.string({ error: 'labels must be strings' }), {
   error: 'labels must be an array',

@@ -61,11 +61,20 @@ describe('parseNewJob', () => {
     [{ createdAt: new Date('nope') }, 'createdAt is not a valid date'],
     [{ createdAt: '2026-01-01' }, 'createdAt must be a Date'],
     [{ startedAt: new Date(Number.NaN) }, 'startedAt is not a valid date'],
+    // Dates a payload can carry that PostgreSQL would refuse at every retry.
+    [{ createdAt: new Date('-200000-01-01T00:00:00Z') }, 'createdAt must be within the years 1 to 9999'],
+    [{ completedAt: new Date('+010000-01-01T00:00:00Z') }, 'completedAt must be within the years 1 to 9999'],
     [{ raw: [] }, 'raw must be a JSON object'],
     [{ raw: null }, 'raw must be a JSON object'],
     [{ raw: 'x' }, 'raw must be a JSON object'],
   ])('rejects %j with a clear message', (change, message) => {
     expect(problemOf(() => parseNewJob({ ...goodJob, ...change }))).toContain(message);
+  });
+
+  it('takes the first and last days of the years it allows', () => {
+    for (const at of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z']) {
+      expect(parseNewJob({ ...goodJob, createdAt: new Date(at) }).createdAt).toEqual(new Date(at));
+    }
   });
 
   it('lists every problem at once', () => {

@@ -21,10 +21,11 @@ import {
   parseNewJob,
   type TokenScope,
 } from '@runner-planner/core';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import pRetry from 'p-retry';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
+import { gatedLoader } from './batch-gate.js';
 import { AuthTokenEntity, FlavorEntity, type FlavorRow, JobEntity, type JobRow } from './entities.js';
 import { ExistError, NotExistError } from './errors.js';
 import { openOrm } from './orm.js';
@@ -156,9 +157,46 @@ function checkJobUpdate(
   if (raw !== undefined) checkArgument(argumentSchemas.raw, 'job', raw);
 }
 
+/**
+ * What jsonb cannot hold, as JSON.stringify escapes it (with a backslash that is not itself
+ * escaped): U+0000, and lone surrogates (a valid pair is written as characters, not escapes).
+ * PostgreSQL refuses a whole value that contains either, and a webhook payload may.
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g;
+
+/**
+ * JSON text for a jsonb parameter. Characters jsonb cannot hold become U+FFFD, so an event whose
+ * payload carries them is still recorded rather than refused at every retry.
+ */
+function jsonbText(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.includes('\\u0000') || text.includes('\\ud')
+    ? text.replace(UNSTORABLE_ESCAPE, '$1\\ufffd')
+    : text;
+}
+
 /** JSON text for a `$n::jsonb` parameter; null leaves `raw` as stored. */
 const rawParameter = (raw: Record<string, unknown> | undefined) =>
-  raw === undefined ? null : JSON.stringify(raw);
+  raw === undefined ? null : jsonbText(raw);
+
+/** One job update of a `record_job_events` batch (see the job-event-batches migration). */
+interface JobUpdate {
+  kind: 'started' | 'completed' | 'waiting' | 'merge';
+  platform: string;
+  id: string;
+  at?: string;
+  startedAt?: string | null;
+  raw?: Record<string, unknown>;
+}
+
+/** Job updates recorded concurrently go in one statement, up to this many at a time. */
+const MAX_UPDATE_BATCH = 200;
+
+/**
+ * Batches of each kind in flight at once: two keep the connection busy while the next batch
+ * gathers, and batches stay large under load, which is what saves the commits.
+ */
+const BATCHES_IN_FLIGHT = 2;
 
 function jobKey(platform: string, id: string): string {
   return JSON.stringify([platform, id]);
@@ -202,6 +240,22 @@ function hashToken(token: Uint8Array): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
+/**
+ * A batch that failed for any reason but a conflict (those are retried whole) runs again one
+ * call at a time, so one call PostgreSQL refuses fails alone rather than taking its batch with it.
+ */
+function splitBatch<K, V>(
+  keys: readonly K[],
+  runAlone: (key: K) => Promise<readonly (V | Error)[]>,
+): Promise<(V | Error)[]> {
+  return Promise.all(
+    keys.map(async (key) => {
+      const [result] = await runAlone(key);
+      return result as V | Error;
+    }),
+  );
+}
+
 function checkStartedRange(range: StartedRange): void {
   checkArgument(argumentSchemas.date('from'), 'started range', range.from);
   checkArgument(argumentSchemas.date('to'), 'started range', range.to);
@@ -230,6 +284,7 @@ const CONFLICT_RETRY = {
  */
 export class Database {
   private readonly jobInserts: DataLoader<NewJob, void>;
+  private readonly jobUpdates: DataLoader<JobUpdate, boolean>;
   private readonly subscriptions = new Set<{ close(): Promise<void> }>();
   private readonly pressureSignal: PressureSignal;
 
@@ -242,10 +297,14 @@ export class Database {
     onSignalError: (error: unknown) => void,
   ) {
     this.pressureSignal = new PressureSignal(() => this.runStatement(SIGNAL_PRESSURE, []), onSignalError);
-    // Concurrent addJob calls share one INSERT and one commit: fewer round trips and commits.
-    this.jobInserts = new DataLoader((jobs) => this.insertJobs(jobs), {
-      cache: false,
+    // Concurrent job writes share one statement and one commit: fewer round trips and commits.
+    this.jobInserts = gatedLoader((jobs) => this.insertJobs(jobs), {
+      maxInFlight: BATCHES_IN_FLIGHT,
       maxBatchSize: MAX_JOB_BATCH,
+    });
+    this.jobUpdates = gatedLoader((updates) => this.recordJobUpdates(updates), {
+      maxInFlight: BATCHES_IN_FLIGHT,
+      maxBatchSize: MAX_UPDATE_BATCH,
     });
   }
 
@@ -386,7 +445,7 @@ export class Database {
   }
 
   private async insertJobs(jobs: readonly NewJob[]): Promise<(undefined | Error)[]> {
-    const payload = JSON.stringify(
+    const payload = jsonbText(
       jobs.map((job) => ({
         platform: job.platform,
         id: job.id,
@@ -411,7 +470,8 @@ export class Database {
         CONFLICT_RETRY,
       );
     } catch (error) {
-      return jobs.map(() => (error instanceof Error ? error : new Error(String(error))));
+      if (jobs.length > 1) return splitBatch(jobs, (job) => this.insertJobs([job]));
+      return [error instanceof Error ? error : new Error(String(error))];
     }
     if (inserted.some((row) => row.counted)) this.pressureSignal.raise();
     // Within one batch the first call for a (platform, id) inserted it; repeats already exist.
@@ -529,14 +589,10 @@ export class Database {
   ): Promise<void> {
     checkJobUpdate(platform, id, 'startedAt', startedAt, raw);
     const at = startedAt.toISOString();
-    const payload = rawParameter(raw);
-    await this.updateOrRelease(sql.UPDATE_JOB_STARTED, [at, payload, platform, id], sql.RELEASE_JOB_STARTED, [
-      at,
-      payload,
-      payload,
-      platform,
-      id,
-    ]);
+    await this.updateOrRelease({ kind: 'started', platform, id, at, raw }, sql.RELEASE_JOB_STARTED, () => {
+      const payload = rawParameter(raw);
+      return [at, payload, payload, platform, id];
+    });
   }
 
   /**
@@ -555,12 +611,13 @@ export class Database {
     if (startedAt !== undefined) checkArgument(argumentSchemas.date('startedAt'), 'job', startedAt);
     const at = completedAt.toISOString();
     const started = startedAt?.toISOString() ?? null;
-    const payload = rawParameter(raw);
     await this.updateOrRelease(
-      sql.UPDATE_JOB_COMPLETED,
-      [at, payload, platform, id, started],
+      { kind: 'completed', platform, id, at, startedAt: started, raw },
       sql.RELEASE_JOB_COMPLETED,
-      [at, started, payload, payload, platform, id],
+      () => {
+        const payload = rawParameter(raw);
+        return [at, started, payload, payload, platform, id];
+      },
     );
   }
 
@@ -573,13 +630,10 @@ export class Database {
     checkArgument(argumentSchemas.platform, 'job', platform);
     checkArgument(argumentSchemas.jobId, 'job', id);
     if (raw !== undefined) checkArgument(argumentSchemas.raw, 'job', raw);
-    const payload = rawParameter(raw);
-    await this.updateOrRelease(sql.UPDATE_JOB_WAITING, [payload, platform, id], sql.RELEASE_JOB_WAITING, [
-      payload,
-      payload,
-      platform,
-      id,
-    ]);
+    await this.updateOrRelease({ kind: 'waiting', platform, id, raw }, sql.RELEASE_JOB_WAITING, () => {
+      const payload = rawParameter(raw);
+      return [payload, payload, platform, id];
+    });
   }
 
   /**
@@ -591,37 +645,57 @@ export class Database {
     checkArgument(argumentSchemas.platform, 'job', platform);
     checkArgument(argumentSchemas.jobId, 'job', id);
     checkArgument(argumentSchemas.raw, 'job', raw);
-    await this.updateJob(sql.MERGE_JOB_RAW, [JSON.stringify(raw), platform, id]);
+    if (!(await this.jobUpdates.load({ kind: 'merge', platform, id, raw }))) throw new NotExistError();
   }
 
   /**
-   * Runs a single-row update that leaves held jobs alone; when it matched nothing, the job is
-   * held (or missing): `release` then updates it under the assignment lock, so a flavor added
-   * at the same moment cannot miss it. NotExistError when neither matched a row.
+   * Records `update`, batched with the updates other calls make meanwhile; it leaves held jobs
+   * alone. When it matched nothing, the job is held (or missing): `release` then updates it
+   * under the assignment lock, so a flavor added at the same moment cannot miss it.
+   * NotExistError when neither matched a row.
    */
   private async updateOrRelease(
-    update: NamedStatement,
-    values: unknown[],
+    update: JobUpdate,
     release: string,
-    releaseValues: unknown[],
+    releaseValues: () => unknown[],
   ): Promise<void> {
-    const updated = await this.runStatement<{ counted?: boolean }>(update, values);
-    if (updated.rowCount !== 0) {
-      if (updated.rows[0]?.counted) this.pressureSignal.raise();
-      return;
-    }
+    if (await this.jobUpdates.load(update)) return;
     const released = await this.transaction(async (em) => {
       await em.execute(sql.LOCK_FOR_JOB_INSERT, [sql.ASSIGNMENT_LOCK_KEY]);
-      return em.execute(release, releaseValues);
+      return em.execute(release, releaseValues());
     });
     if (released.length === 0) throw new NotExistError();
     this.pressureSignal.raise();
   }
 
-  /** Runs one of the single-row job updates; NotExistError when it matched no row. */
-  private async updateJob(statement: NamedStatement, values: unknown[]): Promise<void> {
-    const found = await this.runStatement(statement, values);
-    if (found.rowCount === 0) throw new NotExistError();
+  /** One `record_job_events` statement for a batch: for each update, whether it matched a row. */
+  private async recordJobUpdates(updates: readonly JobUpdate[]): Promise<(boolean | Error)[]> {
+    const events = jsonbText(
+      updates.map((update, n) => ({
+        n,
+        kind: update.kind,
+        platform: update.platform,
+        id: update.id,
+        at: update.at,
+        started_at: update.startedAt,
+        raw: update.raw,
+      })),
+    );
+    let matched: { event: number; counted: boolean }[];
+    try {
+      matched = await pRetry(
+        async () =>
+          (await this.runStatement<{ event: number; counted: boolean }>(sql.RECORD_JOB_EVENTS, [events]))
+            .rows,
+        CONFLICT_RETRY,
+      );
+    } catch (error) {
+      if (updates.length > 1) return splitBatch(updates, (update) => this.recordJobUpdates([update]));
+      return [error instanceof Error ? error : new Error(String(error))];
+    }
+    if (matched.some((row) => row.counted)) this.pressureSignal.raise();
+    const found = new Set(matched.map((row) => row.event));
+    return updates.map((_, n) => found.has(n));
   }
 
   /** Incomplete jobs per platform that has any, by phase; `unassigned` are those no flavor takes. */

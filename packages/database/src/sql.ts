@@ -35,17 +35,21 @@ export const INSERT_JOBS = {
 };
 
 /**
+ * A batch of job updates, given as a JSON array ($1): the `record_job_events` function of the
+ * job-event-batches migration (one statement and one commit for the batch; see there). Answers
+ * the `event` index of each update that matched a row, and whether a pressure may have moved.
+ */
+export const RECORD_JOB_EVENTS = {
+  name: 'runner_planner_record_job_events',
+  text: 'SELECT event, counted FROM record_job_events($1::jsonb)',
+};
+
+/**
  * A set timestamp is never moved by a later duplicate, and `raw` keeps the payload it already
- * has for an action: the row ends the same whatever the order or repetition of events.
- *
- * Named prepared statements with `$n` parameters: an event's payload is kilobytes of JSON,
- * which the ORM's `execute` would escape into the SQL text for the server to parse again.
- * `raw` is assigned only when a payload is given: an unchanged value keeps its stored TOAST
- * data, where `'{}' || raw` would decompress, rewrite and recompress all of it.
- *
- * These single-row updates leave held jobs alone (`NOT held`): a held job that starts, waits
- * or completes is released by the `RELEASE_*` statements instead, which assign it a flavor and
- * so must run under the assignment lock.
+ * has for an action: the row ends the same whatever the order or repetition of events. `raw`
+ * is assigned only when a payload is given: an unchanged value keeps its stored TOAST data,
+ * where `'{}' || raw` would decompress, rewrite and recompress all of it. The same rules as
+ * `record_job_events`, for the held jobs it leaves to these.
  */
 const mergeRaw = (parameter: string) =>
   `raw = CASE WHEN ${parameter}::jsonb IS NULL THEN raw ELSE ${parameter}::jsonb || raw END`;
@@ -55,46 +59,6 @@ const setStarted = (startedAt: string, raw: string) =>
 const setCompleted = (completedAt: string, raw: string, startedAt: string) =>
   `completed_at = COALESCE(completed_at, ${completedAt}::timestamptz),
    started_at = COALESCE(started_at, ${startedAt}::timestamptz), ${mergeRaw(raw)}, updated_at = now()`;
-
-/** $1 startedAt, $2 raw or null, $3 platform, $4 id. */
-export const UPDATE_JOB_STARTED = {
-  name: 'runner_planner_update_job_started',
-  text: `
-    UPDATE job SET ${setStarted('$1', '$2')}
-    WHERE platform = $3 AND id = $4 AND NOT held
-    RETURNING 1 AS found`,
-};
-
-/**
- * $1 completedAt, $2 raw or null, $3 platform, $4 id, $5 startedAt or null (fills a missing
- * start). `counted`: the job has a flavor, so its pressure may have moved (unless it had ended
- * already: a repeat signals once more, which is harmless).
- */
-export const UPDATE_JOB_COMPLETED = {
-  name: 'runner_planner_update_job_completed',
-  text: `
-    UPDATE job SET ${setCompleted('$1', '$2', '$5')}
-    WHERE platform = $3 AND id = $4 AND NOT held
-    RETURNING assigned_flavor IS NOT NULL AS counted`,
-};
-
-/** $1 raw, $2 platform, $3 id; a held job too (its payloads are kept while it is held). */
-export const MERGE_JOB_RAW = {
-  name: 'runner_planner_merge_job_raw',
-  text: `
-    UPDATE job SET ${mergeRaw('$1')}, updated_at = now()
-    WHERE platform = $2 AND id = $3
-    RETURNING 1 AS found`,
-};
-
-/** $1 raw, $2 platform, $3 id: a job that waits for a runner and is not held needs only its payload. */
-export const UPDATE_JOB_WAITING = {
-  name: 'runner_planner_update_job_waiting',
-  text: `
-    UPDATE job SET ${mergeRaw('$1')}, updated_at = now()
-    WHERE platform = $2 AND id = $3 AND NOT held
-    RETURNING 1 AS found`,
-};
 
 /** A held, incomplete job that is now offered to runners gets the best flavor that fits it. */
 const releasedAssignment = `assigned_flavor = CASE WHEN j.held AND j.completed_at IS NULL

@@ -1,5 +1,6 @@
 import { CounterSlots } from './counter-slots.js';
 import { InitialSchema } from './initial-schema.js';
+import { JobEventBatches } from './job-event-batches.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { JobRetention } from './job-retention.js';
 import { RawCompression } from './raw-compression.js';
@@ -13,4 +14,5 @@ export const migrations = [
   { name: 'Migration20261203140000_token_scope', class: TokenScope },
   { name: 'Migration20261203170000_job_retention', class: JobRetention },
   { name: 'Migration20261203190000_counter_slots', class: CounterSlots },
+  { name: 'Migration20261203220000_job_event_batches', class: JobEventBatches },
 ];

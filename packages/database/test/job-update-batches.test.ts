@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { gatedLoader } from '../src/batch-gate.js';
+import { NotExistError } from '../src/index.js';
+import { flavor, job, useDatabase } from './support.js';
+
+const fixture = useDatabase('job-update-batches');
+
+describe('a gated loader', () => {
+  it('sends a lone call at once and gathers the calls made while its batches are busy', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => {};
+    const loader = gatedLoader<number, number>(
+      async (keys) => {
+        batches.push([...keys]);
+        // The first batch stays in flight until the test lets it go.
+        if (batches.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return keys.map((key) => key * 10);
+      },
+      { maxInFlight: 1, maxBatchSize: 100 },
+    );
+    const first = loader.load(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batches).toEqual([[1]]);
+    const later = [2, 3, 4].map((key) => loader.load(key));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Still one batch: the others wait for the slot.
+    expect(batches).toEqual([[1]]);
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([10, 20, 30, 40]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('keeps at most maxInFlight batches running and fails only the calls of a failed batch', async () => {
+    let running = 0;
+    let most = 0;
+    const loader = gatedLoader<number, number>(
+      async (keys) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running--;
+        if (keys.includes(13)) throw new Error('unlucky batch');
+        return [...keys];
+      },
+      { maxInFlight: 2, maxBatchSize: 3 },
+    );
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, key) => loader.load(key)));
+    expect(most).toBe(2);
+    const failed = results.flatMap((result, key) => (result.status === 'rejected' ? [key] : []));
+    // Batches of three: 12, 13 and 14 went together.
+    expect(failed).toEqual([12, 13, 14]);
+  });
+});
+
+describe('job updates recorded in batches', () => {
+  it('records many concurrent updates of many jobs as they would be one by one', async () => {
+    await fixture.db.addFlavor(flavor('small'));
+    const ids = Array.from({ length: 120 }, (_, i) => String(i));
+    await Promise.all(ids.map((id) => fixture.db.addJob(job(id, { raw: { queued: { n: id } } }))));
+    const at = new Date('2026-12-03T10:00:00Z');
+    // A job's start and completion may share a batch, in either order.
+    await Promise.all(
+      ids.flatMap((id, i) => [
+        fixture.db.updateJobCompleted('github', id, new Date(at.getTime() + 60_000), { completed: { i } }),
+        fixture.db.updateJobStarted('github', id, at, { in_progress: { i } }),
+        i % 2 === 0
+          ? fixture.db.updateJobStarted('github', id, new Date(0), { in_progress: { late: true } })
+          : [],
+      ]),
+    );
+    const stored = await fixture.db.listJobs('github', { limit: 200 });
+    expect(stored).toHaveLength(120);
+    for (const row of stored) {
+      expect(row.completedAt).toEqual(new Date(at.getTime() + 60_000));
+      // The first start recorded stays; a repeat neither moves it nor replaces its payload.
+      expect(Object.keys(row.raw).sort()).toEqual(['completed', 'in_progress', 'queued']);
+      expect(row.raw.queued).toEqual({ n: row.id });
+    }
+    expect(await fixture.db.getPressures('github')).toEqual({ small: 0 });
+  });
+
+  it('fails only the update PostgreSQL refuses, not the others of its batch', async () => {
+    await fixture.db.addFlavor(flavor('small'));
+    const ids = ['1', '2', '3', '4'];
+    await Promise.all(ids.map((id) => fixture.db.addJob(job(id))));
+    // A rule of the operator's own, which PostgreSQL enforces on one row of the batch.
+    await fixture.sql.query(`
+      CREATE FUNCTION refuse_job_3() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'job 3 is refused here'; END $$`);
+    await fixture.sql.query(`
+      CREATE TRIGGER refuse_job_3 BEFORE UPDATE ON job FOR EACH ROW
+      WHEN (NEW.id = '3') EXECUTE FUNCTION refuse_job_3()`);
+    try {
+      const results = await Promise.allSettled(
+        ids.map((id) => fixture.db.updateJobStarted('github', id, new Date(), { in_progress: { id } })),
+      );
+      expect(results.map((result) => result.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/job 3 is refused here/);
+      const stored = await fixture.db.listJobs('github');
+      const started = Object.fromEntries(stored.map((row) => [row.id, row.startedAt !== null]));
+      expect(started).toEqual({ '1': true, '2': true, '3': false, '4': true });
+    } finally {
+      await fixture.sql.query('DROP TRIGGER refuse_job_3 ON job');
+      await fixture.sql.query('DROP FUNCTION refuse_job_3()');
+    }
+  });
+
+  it('records payloads with characters jsonb cannot hold, with U+FFFD in their place', async () => {
+    await fixture.db.addFlavor(flavor('small'));
+    const hostile = {
+      nul: 'a\u0000b',
+      loneHigh: 'c\ud800d',
+      loneLow: '\udc00',
+      pair: '\ud83d\ude00',
+      escapedBackslash: 'literally \\u0000 as text',
+    };
+    await fixture.db.addJob(job('hostile', { raw: { queued: hostile } }));
+    await fixture.db.updateJobStarted('github', 'hostile', new Date(), { in_progress: hostile });
+    const [stored] = await fixture.db.listJobs('github');
+    const kept = {
+      nul: 'a\ufffdb',
+      loneHigh: 'c\ufffdd',
+      loneLow: '\ufffd',
+      pair: '\ud83d\ude00',
+      escapedBackslash: 'literally \\u0000 as text',
+    };
+    expect(stored?.raw).toEqual({ queued: kept, in_progress: kept });
+    expect(await fixture.db.getPressures('github')).toEqual({ small: 1 });
+  });
+
+  it('still tells a missing job from a stored one within a batch', async () => {
+    await fixture.db.addJob(job('kept'));
+    const results = await Promise.allSettled([
+      fixture.db.updateJobStarted('github', 'kept', new Date()),
+      fixture.db.updateJobStarted('github', 'never-seen', new Date()),
+      fixture.db.mergeJobRaw('github', 'never-seen-either', { queued: {} }),
+    ]);
+    expect(results[0]?.status).toBe('fulfilled');
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(NotExistError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(NotExistError);
+  });
+});
+
+describe('job inserts recorded in batches', () => {
+  it('fails only the insert PostgreSQL refuses, not the others of its batch', async () => {
+    await fixture.db.addFlavor(flavor('small'));
+    await fixture.sql.query(`
+      CREATE FUNCTION refuse_job_b() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'job b is refused here'; END $$`);
+    await fixture.sql.query(`
+      CREATE TRIGGER refuse_job_b BEFORE INSERT ON job FOR EACH ROW
+      WHEN (NEW.id = 'b') EXECUTE FUNCTION refuse_job_b()`);
+    try {
+      const results = await Promise.allSettled(['a', 'b', 'c'].map((id) => fixture.db.addJob(job(id))));
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/job b is refused here/);
+    } finally {
+      await fixture.sql.query('DROP TRIGGER refuse_job_b ON job');
+      await fixture.sql.query('DROP FUNCTION refuse_job_b()');
+    }
+    expect((await fixture.db.listJobs('github')).map((row) => row.id).sort()).toEqual(['a', 'c']);
+    expect(await fixture.db.getPressures('github')).toEqual({ small: 2 });
+  });
+});
