@@ -197,7 +197,7 @@ function e2eNotes(result: E2eResult): string[] {
       `answer time from when each request was due: p50 ${ms(result.accept.p50Ms)}, p99 ${ms(result.accept.p99Ms)}; ` +
       `sender lag p99 ${ms(result.sendLagP99Ms)}.`,
     `CPU per accepted event at ${rate}, from the first request until the last event was seen: ` +
-      `${formatPerEvent(result.cpuPerEvent)} (PostgreSQL's includes the runner's polls for the rows).`,
+      `${formatPerEvent(result.cpuPerEvent)} (the runner's polls for the rows run on a backend counted apart).`,
     cpuNote(`${rate}`, result.cpu),
     `Redis per accepted event at ${rate}: ${redisNote(result.redisPerEvent)}.`,
     `PostgreSQL backends at ${rate} (sampled every 100 ms; wait event @ statement): ${formatWaits(result.waits)}.`,

@@ -64,6 +64,11 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     poolSize: Math.max(4, Math.min(config.workerConcurrency, 20)),
     listenUrl: config.databaseListenUrl,
     preparedStatements: config.databasePreparedStatements,
+    // A batch goes early once half the jobs in flight wait in it: the window never caps throughput.
+    writeBatches: {
+      windowMs: config.workerBatchWindowMs,
+      flushAt: Math.max(1, Math.ceil(config.workerConcurrency / 2)),
+    },
     // The job is recorded; only the planners' wake-up is late (their periodic read catches up).
     onSignalError: (error) =>
       signalErrors.tell(

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       githubImplicitLabels: [],
       workerConcurrency: 10,
       workerLockMs: 30_000,
+      workerBatchWindowMs: 10,
       forgeRefusedTries: 3,
       forgeRefusedRetryMs: 60_000,
       deadLetterMaxCount: 5_000,
@@ -221,6 +222,16 @@ describe('loadConfig', () => {
     );
     expect(message).toContain('RAW_PAYLOAD_RETENTION: must be a duration');
     expect(message).toContain('RETENTION_INTERVAL: must be a duration');
+  });
+
+  it('reads the worker batch window: 10ms by default, 0 for none, at most a second', () => {
+    expect(loadConfig({})).toMatchObject({ workerBatchWindowMs: 10 });
+    expect(loadConfig({ WORKER_BATCH_WINDOW: '25ms' })).toMatchObject({ workerBatchWindowMs: 25 });
+    expect(loadConfig({ WORKER_BATCH_WINDOW: '0' })).toMatchObject({ workerBatchWindowMs: 0 });
+    expect(problemsOf({ WORKER_BATCH_WINDOW: '5' })).toContain(
+      'WORKER_BATCH_WINDOW: must be at most 1s (each job write waits up to this long)',
+    );
+    expect(problemsOf({ WORKER_BATCH_WINDOW: 'soon' })).toContain('WORKER_BATCH_WINDOW: must be a duration');
   });
 
   it('reads a separate LISTEN URL and prepared statements off, for PgBouncer in transaction mode', () => {

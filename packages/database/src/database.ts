@@ -89,6 +89,23 @@ export interface DatabaseOptions {
    * planners then see the change at their next periodic read (PRESSURE_HEARTBEAT_SECONDS).
    */
   onSignalError?: (error: unknown) => void;
+  /**
+   * How concurrent job writes (addJob and the job updates) gather into one statement and one
+   * commit. Default: a batch is sent on the next tick, holding what was called meanwhile; under
+   * load, also what was called while earlier batches ran.
+   */
+  writeBatches?: WriteBatchOptions;
+}
+
+/** See `DatabaseOptions.writeBatches`. */
+export interface WriteBatchOptions {
+  /**
+   * How long a batch waits for more calls after its first (default 0). Fewer, larger batches
+   * save commits (the worker's WORKER_BATCH_WINDOW); each write waits at most this long.
+   */
+  windowMs?: number;
+  /** A batch is sent before its window ends once it holds this many writes. */
+  flushAt?: number;
 }
 
 /** A statement the driver may prepare under its name. */
@@ -240,6 +257,19 @@ function hashToken(token: Uint8Array): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
+function checkWriteBatches(options: WriteBatchOptions): WriteBatchOptions {
+  const problems: string[] = [];
+  const { windowMs, flushAt } = options;
+  if (windowMs !== undefined && !(Number.isFinite(windowMs) && windowMs >= 0 && windowMs <= 1_000)) {
+    problems.push('writeBatches.windowMs must be between 0 and 1000 milliseconds');
+  }
+  if (flushAt !== undefined && !(Number.isInteger(flushAt) && flushAt > 0)) {
+    problems.push('writeBatches.flushAt must be a positive integer');
+  }
+  if (problems.length > 0) throw new InvalidInputError('options', problems);
+  return options;
+}
+
 /**
  * A batch that failed for any reason but a conflict (those are retried whole) runs again one
  * call at a time, so one call PostgreSQL refuses fails alone rather than taking its batch with it.
@@ -283,8 +313,8 @@ const CONFLICT_RETRY = {
  * committed: flavor changes from their trigger, job writes through `PressureSignal`.
  */
 export class Database {
-  private readonly jobInserts: DataLoader<NewJob, void>;
-  private readonly jobUpdates: DataLoader<JobUpdate, boolean>;
+  private readonly jobInserts: Pick<DataLoader<NewJob, void>, 'load'>;
+  private readonly jobUpdates: Pick<DataLoader<JobUpdate, boolean>, 'load'>;
   private readonly subscriptions = new Set<{ close(): Promise<void> }>();
   private readonly pressureSignal: PressureSignal;
 
@@ -295,14 +325,17 @@ export class Database {
     private readonly staleAfterMs: number,
     private readonly preparedStatements: boolean,
     onSignalError: (error: unknown) => void,
+    writeBatches: WriteBatchOptions,
   ) {
     this.pressureSignal = new PressureSignal(() => this.runStatement(SIGNAL_PRESSURE, []), onSignalError);
     // Concurrent job writes share one statement and one commit: fewer round trips and commits.
     this.jobInserts = gatedLoader((jobs) => this.insertJobs(jobs), {
+      ...writeBatches,
       maxInFlight: BATCHES_IN_FLIGHT,
       maxBatchSize: MAX_JOB_BATCH,
     });
     this.jobUpdates = gatedLoader((updates) => this.recordJobUpdates(updates), {
+      ...writeBatches,
       maxInFlight: BATCHES_IN_FLIGHT,
       maxBatchSize: MAX_UPDATE_BATCH,
     });
@@ -323,6 +356,7 @@ export class Database {
       staleAfterMs,
       options.preparedStatements ?? true,
       options.onSignalError ?? (() => {}),
+      checkWriteBatches(options.writeBatches ?? {}),
     );
   }
 

@@ -12,6 +12,7 @@ export {
   type StaleJobQuery,
   type StartedRange,
   type WaitingTime,
+  type WriteBatchOptions,
 } from './database.js';
 export { ExistError, NotExistError } from './errors.js';
 export {

@@ -52,6 +52,39 @@ describe('a gated loader', () => {
   });
 });
 
+describe('a gated loader with a window', () => {
+  const recording = (windowMs: number, flushAt?: number) => {
+    const batches: number[][] = [];
+    const loader = gatedLoader<number, number>(
+      async (keys) => {
+        batches.push([...keys]);
+        return [...keys];
+      },
+      { maxInFlight: 2, maxBatchSize: 100, windowMs, ...(flushAt === undefined ? {} : { flushAt }) },
+    );
+    return { batches, loader };
+  };
+
+  it('holds a batch for its window, gathering the calls made meanwhile', async () => {
+    const { batches, loader } = recording(40);
+    const first = loader.load(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = loader.load(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batches).toEqual([]);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
+  });
+
+  it('sends a batch before its window ends once it holds flushAt calls', async () => {
+    const { batches, loader } = recording(60_000, 3);
+    const started = Date.now();
+    expect(await Promise.all([1, 2, 3].map((key) => loader.load(key)))).toEqual([1, 2, 3]);
+    expect(batches).toEqual([[1, 2, 3]]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
 describe('job updates recorded in batches', () => {
   it('records many concurrent updates of many jobs as they would be one by one', async () => {
     await fixture.db.addFlavor(flavor('small'));
