@@ -21,6 +21,8 @@ export interface BenchConfig {
     seconds: number;
     concurrency: number;
     pollMs: number;
+    /** Seconds sent at the same rate before the measured part, and left out of its figures. */
+    warmupSeconds: number;
   };
   /** Rates stepped up in one run until the end-to-end p99 no longer holds (the first that fails ends it). */
   e2eCeiling: { rates: number[]; seconds: number };
@@ -66,6 +68,7 @@ export function loadConfig(): BenchConfig {
       seconds: intFromEnv('BENCH_E2E_SECONDS', 30),
       concurrency: intFromEnv('BENCH_WORKER_CONCURRENCY', 32),
       pollMs: intFromEnv('BENCH_E2E_POLL_MS', 10),
+      warmupSeconds: intFromEnv('BENCH_E2E_WARMUP_SECONDS', 5, 0),
     },
     e2eCeiling: {
       rates: listFromEnv('BENCH_E2E_CEILING_RATES', [200, 300, 400, 500, 600, 800, 1_000, 1_200]),

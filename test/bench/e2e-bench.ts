@@ -207,12 +207,15 @@ export async function runE2eAtRate(
   cleanup: Cleanup,
   log: (message: string) => void,
 ): Promise<E2eResult> {
-  const { concurrency, pollMs } = config.e2e;
+  const { concurrency, pollMs, warmupSeconds } = config.e2e;
   const flavors = benchFlavors(config.flavors);
   const count = rate * seconds;
+  // Sent first at the same rate and left out of every figure: a cold start (JIT, connections,
+  // a backlog while the apps warm up) is not the steady state the run measures.
+  const warmup = rate * warmupSeconds;
   const events = eventSequence({
-    jobs: Math.ceil(count / 3) + 200,
-    events: count,
+    jobs: Math.ceil((warmup + count) / 3) + 200,
+    events: warmup + count,
     flavors,
     jobsPerSecond: rate / 3,
     firstJobId: 4_300_000_000,
@@ -257,28 +260,39 @@ export async function runE2eAtRate(
 
   const tracked: Tracked[] = events.map((event) => ({ event }));
   const rows = watchRows(poller, tracked, pollMs);
-  log(`e2e: ${count} events at ${rate}/s (${seconds} s) through gateway and worker`);
-  const probe = await probeCpu({
-    gateway: async () => [gateway.child.pid ?? -1],
-    worker: async () => [worker.child.pid ?? -1],
-    'bench runner': async () => [process.pid],
-    redis: () => pidsOf('redis-server'),
-    postgres: async () => (await pidsOf('postgres')).filter((pid) => pid !== pollerBackend),
-    'PostgreSQL for the polls': async () => [pollerBackend],
+  log(
+    `e2e: ${count} events at ${rate}/s (${seconds} s, after ${warmupSeconds} s of warm-up) through gateway and worker`,
+  );
+  const startMeasuring = async () => ({
+    probe: await probeCpu({
+      gateway: async () => [gateway.child.pid ?? -1],
+      worker: async () => [worker.child.pid ?? -1],
+      'bench runner': async () => [process.pid],
+      redis: () => pidsOf('redis-server'),
+      postgres: async () => (await pidsOf('postgres')).filter((pid) => pid !== pollerBackend),
+      'PostgreSQL for the polls': async () => [pollerBackend],
+    }),
+    waits: await sampleWaits(database.url, database.name),
+    redisBefore: await redisCommandCalls(space.redisUrl),
+    startedAt: nowMs(),
   });
-  const waits = await sampleWaits(database.url, database.name);
-  const redisBefore = await redisCommandCalls(space.redisUrl);
-  const startedAt = nowMs();
-  const outcomes = await sendPaced({
+  let measuring: ReturnType<typeof startMeasuring> | undefined;
+  const allOutcomes = await sendPaced({
     url: `${gateway.url}/webhooks/github`,
-    count,
+    count: warmup + count,
     perSecond: rate,
     request: (index) => requests[index]!,
+    onStart: () => {
+      measuring = sleep(warmupSeconds * 1000).then(startMeasuring);
+    },
     onAnswer: (index, outcome) => {
+      if (index < warmup) return;
       tracked[index]!.outcome = outcome;
       if (outcome.status === 202) rows.add(index);
     },
   });
+  const outcomes = allOutcomes.slice(warmup);
+  const { probe, waits, redisBefore, startedAt } = await measuring!;
   const backendWaits = await waits.stop();
   await rows.finish(120_000);
   const cpu = await probe.stop();
@@ -289,7 +303,7 @@ export async function runE2eAtRate(
   cleanup.add('e2e queue client', () => queue.close());
   const failedQueueJobs = await queue.getJobCountByTypes('failed');
 
-  const accepted = tracked.filter((item) => item.outcome?.status === 202);
+  const accepted = tracked.slice(warmup).filter((item) => item.outcome?.status === 202);
   const visible: number[] = [];
   const notified: number[] = [];
   let notificationsMissing = 0;
