@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Log, lineLog, logErrors, redactUrl } from '@runner-planner/process';
-import { type JobsOptions, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import {
   closeQueuesAndConnection,
@@ -74,6 +74,27 @@ export class NotReplicatedError extends Error {
 }
 
 /**
+ * KEYS[1]: the body's replay key, KEYS[2]: the job's hash; ARGV[1]: the job id, ARGV[2]: the
+ * window in ms. Claims the body for this job unless another job has it, in one round trip with
+ * the job's existence check. Answers the job id that has the body, and whether this job exists.
+ */
+const CLAIM_BODY = `
+local owner = redis.call('GET', KEYS[1])
+if not owner then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  owner = ARGV[1]
+end
+return {owner, redis.call('EXISTS', KEYS[2])}
+`;
+
+type ClaimBody = (
+  replayKey: string,
+  jobKey: string,
+  jobId: string,
+  windowMs: number,
+) => Promise<[string, number]>;
+
+/**
  * The master that holds `key`'s hash slot in a Cluster, as the client routes to it now (after a
  * failover, the promoted replica). The slot is asked of Redis once (`CLUSTER KEYSLOT`): every key
  * of the queue shares it through QUEUE_PREFIX's `{…}`.
@@ -117,31 +138,24 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
     { recoveredOn: 'ready' },
   );
   const replayWindowMs = options.replayWindowMs ?? 0;
+  connection.defineCommand('runnerPlannerClaimBody', { numberOfKeys: 2, lua: CLAIM_BODY });
+  const claimBody = (
+    connection as unknown as { runnerPlannerClaimBody: ClaimBody }
+  ).runnerPlannerClaimBody.bind(connection);
 
-  /**
-   * BullMQ's deduplication is the replay check: the first job added with a body's digest holds
-   * it for the window (even once done), and an add of the same body under another job id returns
-   * that job's id instead of adding one. A redelivery under the same id never reaches it: BullMQ
-   * answers an existing job id first.
-   */
-  function replayCheck(envelope: Envelope, bodyDigest: string | undefined): JobsOptions {
-    if (replayWindowMs <= 0) return {};
+  /** Whether the job does not exist yet; undefined when its body is another delivery's (a replay). */
+  async function isNew(
+    jobId: string,
+    envelope: Envelope,
+    bodyDigest: string | undefined,
+  ): Promise<boolean | undefined> {
+    const jobKey = queue.toKey(jobId);
+    if (replayWindowMs <= 0) return (await connection.exists(jobKey)) === 0;
     const digest = bodyDigest ?? createHash('sha256').update(envelope.body).digest('base64url');
-    return { deduplication: { id: `${envelope.platform}:${digest}`, ttl: replayWindowMs } };
-  }
-
-  /**
-   * What Redis held before an add: whether the job existed, and which job had claimed the
-   * body. Sent before the add on the same connection, so Redis answers it first, and the two
-   * share one round trip.
-   */
-  async function lookBeforeAdd(jobId: string, options: JobsOptions) {
-    const pipeline = connection.pipeline().exists(queue.toKey(jobId));
-    const replayId = options.deduplication?.id;
-    if (replayId !== undefined) pipeline.get(`${queue.keys.de}:${replayId}`);
-    const answers = (await pipeline.exec()) ?? [];
-    for (const [error] of answers) if (error) throw error;
-    return { existed: answers[0]?.[1] !== 0, claimedBy: answers[1]?.[1] as string | null | undefined };
+    const replayKey = queue.toKey(`replay:${envelope.platform}:${digest}`);
+    const [owner, exists] = await claimBody(replayKey, jobKey, jobId, replayWindowMs);
+    if (owner !== jobId) return undefined;
+    return exists === 0;
   }
 
   const replicas = options.replicas ?? 0;
@@ -165,22 +179,15 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
     // BullMQ would wait for the connection forever; a webhook sender must hear "no" instead.
     if (!(await whenConnected(connection))) throw new QueueUnavailableError();
     const jobId = queueJobId(envelope.platform, envelope.deliveryId);
-    const options: JobsOptions = { jobId, ...replayCheck(envelope, bodyDigest) };
-    const before = lookBeforeAdd(jobId, options);
-    const added = await queue.add(envelope.event, envelope, options);
-    const { existed, claimedBy } = await before;
-    if (!existed) {
-      if (added.id !== jobId) return 'duplicate';
-      // This delivery claimed the body earlier and its job is gone since (trimmed after it
-      // completed or failed): BullMQ matched the claim and added nothing. A redelivery is
-      // someone asking for the event again, so the claim is dropped and the job added.
-      if (claimedBy === jobId && options.deduplication !== undefined) {
-        await queue.removeDeduplicationKey(options.deduplication.id);
-        await queue.add(envelope.event, envelope, options);
-      }
+    // A new delivery costs one round trip before the add (the replay claim and an EXISTS on the
+    // job's hash). `getJobState` scans the queue's lists and grows with their length, so it is
+    // kept for the rare repeated delivery.
+    const fresh = await isNew(jobId, envelope, bodyDigest);
+    if (fresh === undefined) return 'duplicate';
+    if (fresh) {
+      await queue.add(envelope.event, envelope, { jobId });
       return 'enqueued';
     }
-    // `getJobState` scans the queue's lists and grows with their length: only for a repeat.
     const state = await queue.getJobState(jobId);
     if (state === 'failed') {
       const failed = await queue.getJob(jobId);
@@ -192,7 +199,6 @@ export function createWebhookProducer(options: ProducerOptions): WebhookProducer
     } else if (state !== 'unknown') {
       return 'duplicate';
     }
-    // Removed between the EXISTS and the state lookup (a retention trim): add it again.
     await queue.add(envelope.event, envelope, { jobId });
     return 'enqueued';
   }
