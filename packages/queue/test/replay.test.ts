@@ -77,6 +77,26 @@ describe('producer replay window', () => {
     expect(await guarded.enqueue(envelope(first.body), { bodyDigest: 'b'.repeat(64) })).toBe('enqueued');
   });
 
+  it('fails an add whose look-up fails as one error, leaving nothing unhandled', async () => {
+    // A value of the wrong type under the body's claim fails the look-up before the add.
+    const digest = 'c'.repeat(64);
+    const client = await inspect.client;
+    await client.hset(inspect.toKey(`replay:github:${digest}`), { not: 'a claim' });
+    const unhandled: unknown[] = [];
+    const keep = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', keep);
+    try {
+      await expect(
+        guarded.enqueue(envelope('{"action":"queued","workflow_job":{"id":7}}'), { bodyDigest: digest }),
+      ).rejects.toThrow(/WRONGTYPE/);
+      // An unhandled rejection would surface on a later turn of the event loop, and end a gateway.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', keep);
+    }
+  });
+
   it('queues the body again once the window has passed', async () => {
     const body = '{"action":"queued","workflow_job":{"id":3}}';
     expect(await guarded.enqueue(envelope(body))).toBe('enqueued');
