@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, it, vi } from 'vitest';
 import { gatedLoader } from '../src/batch-gate.js';
 import { NotExistError } from '../src/index.js';
+import { ASSIGNMENT_LOCK_KEY } from '../src/sql.js';
 import { flavor, job, useDatabase } from './support.js';
 
 const fixture = useDatabase('job-update-batches');
@@ -198,5 +200,84 @@ describe('job inserts recorded in batches', () => {
     }
     expect((await fixture.db.listJobs('github')).map((row) => row.id).sort()).toEqual(['a', 'c']);
     expect(await fixture.db.getPressures('github')).toEqual({ small: 2 });
+  });
+});
+
+describe('job writes of two backends that share a counter slot', () => {
+  /** Two connections whose backends add to the same counter slot (pid modulo the 16 slots). */
+  async function sameSlotPair(): Promise<[pg.Client, pg.Client]> {
+    const opened: { client: pg.Client; slot: number }[] = [];
+    try {
+      for (;;) {
+        const client = new pg.Client({ connectionString: fixture.url });
+        await client.connect();
+        const { rows } = await client.query<{ slot: number }>('SELECT pg_backend_pid() % 16 AS slot');
+        const slot = rows[0]!.slot;
+        const partner = opened.find((other) => other.slot === slot);
+        if (partner) {
+          opened.splice(opened.indexOf(partner), 1);
+          return [partner.client, client];
+        }
+        opened.push({ client, slot });
+      }
+    } finally {
+      await Promise.all(opened.map(({ client }) => client.end()));
+    }
+  }
+
+  const waitingForLock = async (pid: number) =>
+    (
+      await fixture.sql.query<{ waiting: boolean }>(
+        "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1",
+        [pid],
+      )
+    ).rows[0]?.waiting === true;
+
+  it('do not deadlock: a batch of completions takes its counters in flavor order, as inserts do', async () => {
+    await fixture.db.addFlavor(flavor('a-flavor', { labels: ['a'] }));
+    await fixture.db.addFlavor(flavor('b-flavor', { labels: ['b'] }));
+    // Job 1 (b-flavor) sorts before job 2 (a-flavor): applied in job order, the completions would
+    // reach b-flavor's counter before a-flavor's, the reverse of the inserts' flavor order.
+    await fixture.db.addJob(job('1', { labels: ['b'] }));
+    await fixture.db.addJob(job('2', { labels: ['a'] }));
+    const [updater, inserter] = await sameSlotPair();
+    const blocker = new pg.Client({ connectionString: fixture.url });
+    await blocker.connect();
+    try {
+      const pidOf = async (client: pg.Client) =>
+        (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const [updaterPid, inserterPid] = [await pidOf(updater), await pidOf(inserter)];
+      // Job 2's row is held, so the batch stops there, after job 1.
+      await blocker.query('BEGIN');
+      await blocker.query("SELECT 1 FROM job WHERE platform = 'github' AND id = '2' FOR UPDATE");
+      const at = new Date().toISOString();
+      const completions = updater.query('SELECT event FROM record_job_events($1::jsonb)', [
+        JSON.stringify(['1', '2'].map((id, n) => ({ n, kind: 'completed', platform: 'github', id, at }))),
+      ]);
+      await vi.waitFor(async () => expect(await waitingForLock(updaterPid)).toBe(true));
+      const newJobs = ['3', '4'].map((id, n) => ({
+        platform: 'github',
+        id,
+        labels: [n === 0 ? 'a' : 'b'],
+        created_at: at,
+        raw: {},
+        held: false,
+      }));
+      const inserts = inserter.query('SELECT job_id FROM insert_jobs($1::jsonb, $2)', [
+        JSON.stringify(newJobs),
+        ASSIGNMENT_LOCK_KEY,
+      ]);
+      await vi.waitFor(async () => expect(await waitingForLock(inserterPid)).toBe(true));
+      await blocker.query('COMMIT');
+      const [completed, inserted] = await Promise.allSettled([completions, inserts]);
+      expect(completed.status === 'fulfilled' ? completed.value.rows : completed.reason).toEqual([
+        { event: 0 },
+        { event: 1 },
+      ]);
+      expect(inserted.status === 'fulfilled' ? inserted.value.rowCount : inserted.reason).toBe(2);
+    } finally {
+      await Promise.all([updater.end(), inserter.end(), blocker.end()]);
+    }
+    expect(await fixture.db.getPressures('github')).toEqual({ 'a-flavor': 1, 'b-flavor': 1 });
   });
 });

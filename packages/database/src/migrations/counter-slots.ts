@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /** Rows each flavor's counter is split into; a writer adds to the slot of its backend. */
-const COUNTER_SLOTS = 16;
+export const COUNTER_SLOTS = 16;
 
 /**
  * `INSERT_JOBS` of sql.ts as it stood here, in a function: the assignment lock and the insert in

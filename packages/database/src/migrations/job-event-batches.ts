@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { COUNTER_SLOTS } from './counter-slots.js';
 
 /**
  * Records a batch of job updates in one statement and one commit (docs/database.md, "Job
@@ -18,6 +19,12 @@ import { Migration } from '@mikro-orm/migrations';
  * order, then in the order given: two batches lock the rows they share in the same order and
  * cannot deadlock, and events of one job in one batch apply as they would one after another.
  * Answers the `n` of each event that matched a row.
+ *
+ * Each completion's trigger adds to its flavor's counter in the backend's slot, so in job order a
+ * batch would lock counters in no particular flavor order, and deadlock with a writer of the same
+ * slot that locks them in flavor order (`insert_jobs`, through `apply_pressure_delta`). The batch
+ * locks the counters its completions will touch first, in flavor order, as every other writer
+ * does. A flavor re-assigned in between is the rare case left to the caller's deadlock retry.
  */
 const RECORD_JOB_EVENTS_FUNCTION = `
   CREATE FUNCTION record_job_events(events jsonb)
@@ -26,6 +33,15 @@ const RECORD_JOB_EVENTS_FUNCTION = `
   DECLARE
     e record;
   BEGIN
+    PERFORM 1 FROM flavor_counter AS c
+    WHERE c.slot = pg_backend_pid() % ${COUNTER_SLOTS}
+      AND c.flavor IN (
+        SELECT j.assigned_flavor
+        FROM jsonb_to_recordset(events) AS x(kind text, platform text, id text)
+        JOIN job AS j ON j.platform = x.platform AND j.id = x.id
+        WHERE x.kind = 'completed' AND j.assigned_flavor IS NOT NULL AND j.completed_at IS NULL)
+    ORDER BY c.flavor
+    FOR NO KEY UPDATE OF c;
     FOR e IN
       SELECT * FROM jsonb_to_recordset(events)
         AS x(n integer, kind text, platform text, id text, at timestamptz, started_at timestamptz, raw jsonb)
