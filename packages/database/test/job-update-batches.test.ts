@@ -87,6 +87,24 @@ describe('a gated loader with a window', () => {
   });
 });
 
+/**
+ * A rule of the operator's own, which PostgreSQL enforces on one row of a batch: `operation` of
+ * job `id` fails. Answers the function that lifts it.
+ */
+async function refuseJob(id: string, operation: 'INSERT' | 'UPDATE'): Promise<() => Promise<void>> {
+  const name = `refuse_job_${id}`;
+  await fixture.sql.query(`
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'job ${id} is refused here'; END $$`);
+  await fixture.sql.query(`
+    CREATE TRIGGER ${name} BEFORE ${operation} ON job FOR EACH ROW
+    WHEN (NEW.id = '${id}') EXECUTE FUNCTION ${name}()`);
+  return async () => {
+    await fixture.sql.query(`DROP TRIGGER ${name} ON job`);
+    await fixture.sql.query(`DROP FUNCTION ${name}()`);
+  };
+}
+
 describe('job updates recorded in batches', () => {
   it('records many concurrent updates of many jobs as they would be one by one', async () => {
     await fixture.db.addFlavor(flavor('small'));
@@ -118,13 +136,7 @@ describe('job updates recorded in batches', () => {
     await fixture.db.addFlavor(flavor('small'));
     const ids = ['1', '2', '3', '4'];
     await Promise.all(ids.map((id) => fixture.db.addJob(job(id))));
-    // A rule of the operator's own, which PostgreSQL enforces on one row of the batch.
-    await fixture.sql.query(`
-      CREATE FUNCTION refuse_job_3() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'job 3 is refused here'; END $$`);
-    await fixture.sql.query(`
-      CREATE TRIGGER refuse_job_3 BEFORE UPDATE ON job FOR EACH ROW
-      WHEN (NEW.id = '3') EXECUTE FUNCTION refuse_job_3()`);
+    const allowAgain = await refuseJob('3', 'UPDATE');
     try {
       const results = await Promise.allSettled(
         ids.map((id) => fixture.db.updateJobStarted('github', id, new Date(), { in_progress: { id } })),
@@ -140,8 +152,7 @@ describe('job updates recorded in batches', () => {
       const started = Object.fromEntries(stored.map((row) => [row.id, row.startedAt !== null]));
       expect(started).toEqual({ '1': true, '2': true, '3': false, '4': true });
     } finally {
-      await fixture.sql.query('DROP TRIGGER refuse_job_3 ON job');
-      await fixture.sql.query('DROP FUNCTION refuse_job_3()');
+      await allowAgain();
     }
   });
 
@@ -184,19 +195,13 @@ describe('job updates recorded in batches', () => {
 describe('job inserts recorded in batches', () => {
   it('fails only the insert PostgreSQL refuses, not the others of its batch', async () => {
     await fixture.db.addFlavor(flavor('small'));
-    await fixture.sql.query(`
-      CREATE FUNCTION refuse_job_b() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'job b is refused here'; END $$`);
-    await fixture.sql.query(`
-      CREATE TRIGGER refuse_job_b BEFORE INSERT ON job FOR EACH ROW
-      WHEN (NEW.id = 'b') EXECUTE FUNCTION refuse_job_b()`);
+    const allowAgain = await refuseJob('b', 'INSERT');
     try {
       const results = await Promise.allSettled(['a', 'b', 'c'].map((id) => fixture.db.addJob(job(id))));
       expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/job b is refused here/);
     } finally {
-      await fixture.sql.query('DROP TRIGGER refuse_job_b ON job');
-      await fixture.sql.query('DROP FUNCTION refuse_job_b()');
+      await allowAgain();
     }
     expect((await fixture.db.listJobs('github')).map((row) => row.id).sort()).toEqual(['a', 'c']);
     expect(await fixture.db.getPressures('github')).toEqual({ small: 2 });
