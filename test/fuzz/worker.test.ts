@@ -18,7 +18,11 @@ let worker: AppProcess;
 beforeAll(async () => {
   // Some generated defects share a body; each is sent to be dead-lettered, so no replay check.
   gateway = await system.start('gateway', { GATEWAY_REPLAY_WINDOW: '0' });
-  worker = await system.start('worker', GC_ON_SIGNAL_ENV);
+  // Every dead letter is checked at the end, so none may be trimmed (5,000 by default).
+  worker = await system.start('worker', {
+    ...GC_ON_SIGNAL_ENV,
+    DEAD_LETTER_MAX_COUNT: String(2 * FUZZ_RUNS + 1_000),
+  });
 });
 
 afterAll(() => agent.destroy());
