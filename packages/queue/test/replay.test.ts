@@ -127,6 +127,18 @@ describe('producer replay window', () => {
     }
   });
 
+  it('queues a redelivery again when its job is gone within the window (trimmed after it ended)', async () => {
+    const body = '{"action":"queued","workflow_job":{"id":8}}';
+    const first = envelope(body);
+    expect(await guarded.enqueue(first)).toBe('enqueued');
+    await inspect.remove(`github-${first.deliveryId}`);
+    // The body's claim is this delivery's own: the redelivery asks for the event again.
+    expect(await guarded.enqueue({ ...first })).toBe('enqueued');
+    expect(await jobIds()).toContain(`github-${first.deliveryId}`);
+    // Another delivery of the same body is still a replay.
+    expect(await guarded.enqueue(envelope(body))).toBe('duplicate');
+  });
+
   it('without a window (the default) queues a body again under each new delivery id', async () => {
     const plain = createWebhookProducer({ redisUrl: space.redisUrl, prefix: space.prefix });
     try {
