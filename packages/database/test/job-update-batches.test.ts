@@ -2,6 +2,7 @@ import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { gatedLoader } from '../src/batch-gate.js';
 import { NotExistError } from '../src/index.js';
+import { BACKEND_COUNTER_SLOT } from '../src/migrations/counter-slots.js';
 import { ASSIGNMENT_LOCK_KEY } from '../src/sql.js';
 import { flavor, job, useDatabase } from './support.js';
 
@@ -209,14 +210,14 @@ describe('job inserts recorded in batches', () => {
 });
 
 describe('job writes of two backends that share a counter slot', () => {
-  /** Two connections whose backends add to the same counter slot (pid modulo the 16 slots). */
+  /** Two connections whose backends add to the same counter slot. */
   async function sameSlotPair(): Promise<[pg.Client, pg.Client]> {
     const opened: { client: pg.Client; slot: number }[] = [];
     try {
       for (;;) {
         const client = new pg.Client({ connectionString: fixture.url });
         await client.connect();
-        const { rows } = await client.query<{ slot: number }>('SELECT pg_backend_pid() % 16 AS slot');
+        const { rows } = await client.query<{ slot: number }>(`SELECT ${BACKEND_COUNTER_SLOT} AS slot`);
         const slot = rows[0]!.slot;
         const partner = opened.find((other) => other.slot === slot);
         if (partner) {

@@ -1,7 +1,10 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /** Rows each flavor's counter is split into; a writer adds to the slot of its backend. */
-export const COUNTER_SLOTS = 16;
+const COUNTER_SLOTS = 16;
+
+/** SQL for the counter slot the current backend adds to; every writer of a counter uses it. */
+export const BACKEND_COUNTER_SLOT = `pg_backend_pid() % ${COUNTER_SLOTS}`;
 
 /**
  * `INSERT_JOBS` of sql.ts as it stood here, in a function: the assignment lock and the insert in
@@ -71,7 +74,7 @@ export class CounterSlots extends Migration {
       LANGUAGE plpgsql AS $$
       DECLARE
         delta record;
-        my_slot smallint := pg_backend_pid() % ${COUNTER_SLOTS};
+        my_slot smallint := ${BACKEND_COUNTER_SLOT};
       BEGIN
         FOR delta IN
           SELECT flavor, sum(change) AS change

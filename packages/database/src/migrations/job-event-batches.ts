@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { COUNTER_SLOTS } from './counter-slots.js';
+import { BACKEND_COUNTER_SLOT } from './counter-slots.js';
 
 /**
  * Records a batch of job updates in one statement and one commit (docs/database.md, "Job
@@ -34,7 +34,7 @@ const RECORD_JOB_EVENTS_FUNCTION = `
     e record;
   BEGIN
     PERFORM 1 FROM flavor_counter AS c
-    WHERE c.slot = pg_backend_pid() % ${COUNTER_SLOTS}
+    WHERE c.slot = ${BACKEND_COUNTER_SLOT}
       AND c.flavor IN (
         SELECT j.assigned_flavor
         FROM jsonb_to_recordset(events) AS x(kind text, platform text, id text)
