@@ -41,7 +41,10 @@ export interface ScenarioOptions {
   gateways(): string[];
   /** Runs alongside the stream and injects the fault; the stream ends when both are done. */
   inject(context: FaultContext): Promise<void>;
-  /** How long the system may take to agree with the truth after the stream ends. */
+  /**
+   * How long the system may take to agree with the truth after the stream ends. The short run's
+   * default stays well inside the test's timeout, so a run that never agrees reports why.
+   */
   convergeTimeoutMs?: number;
   /**
    * The scenario demonstrates a documented loss (Redis without persistence): instead of waiting
@@ -66,6 +69,8 @@ export interface ScenarioFigures {
   converged: boolean;
   /** From the last answer to the sender to the database agreeing with the truth; null if it never did. */
   convergeSeconds: number | null;
+  /** When it never agreed: where the first lost events' queue jobs are, and what the apps logged of them. */
+  diagnosis: string[];
   faults: { atSeconds: number; action: string }[];
   expectsLoss: boolean;
   finishedAt: string;
@@ -103,7 +108,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioFig
     comparison = await compare();
     converged = agrees(comparison);
   } else {
-    const deadline = streamEnded + (options.convergeTimeoutMs ?? 120_000);
+    const deadline = streamEnded + (options.convergeTimeoutMs ?? (settings.full ? 120_000 : 60_000));
     while (performance.now() < deadline) {
       // The database may itself be the thing that just restarted: a failed read is retried.
       comparison = await compare().catch(() => comparison);
@@ -130,12 +135,34 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioFig
     deadLetters: await world.deadLetters(),
     converged,
     convergeSeconds,
+    diagnosis: converged ? [] : await diagnose(world, comparison),
     faults,
     expectsLoss: options.expectsLoss ?? false,
     finishedAt: new Date().toISOString(),
   };
   await writeResults(figures);
   return figures;
+}
+
+/** Tells a lost event still on its way (waiting for a retry) from one the queue finished with. */
+async function diagnose(world: World, comparison: Comparison): Promise<string[]> {
+  const lines: string[] = [`backlog ${await world.backlog().catch(() => 'unknown')}`];
+  for (const id of comparison.lostQueueJobs) {
+    const job = await world.queue.getJob(id).catch(() => undefined);
+    const state = job ? await job.getState() : 'not in the queue';
+    const detail = job
+      ? ` attempts ${job.attemptsMade}, processed ${stamp(job.processedOn)}, finished ${stamp(job.finishedOn)}` +
+        (job.failedReason ? `, failed: ${job.failedReason}` : '')
+      : '';
+    lines.push(`${id}: ${state}${detail}`);
+    const deliveryId = id.slice(id.indexOf('-') + 1);
+    for (const line of world.logLines(deliveryId).slice(0, 5)) lines.push(`  ${line}`);
+  }
+  return lines;
+}
+
+function stamp(epochMs: number | undefined): string {
+  return epochMs === undefined ? '-' : new Date(epochMs).toISOString();
 }
 
 /** Events of one job go to different gateways, and a retry goes to the next one. */

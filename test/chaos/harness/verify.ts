@@ -1,5 +1,6 @@
 import type { Database } from '@runner-planner/database';
 import { openTestSql } from '@runner-planner/database/testing';
+import { queueJobId } from '@runner-planner/queue';
 import type { Platform, StreamEvent, StreamPlan, TruthJob } from './truth.js';
 
 /** The database compared with the truth. Every count is 0 when they agree. */
@@ -20,6 +21,8 @@ export interface Comparison {
   pressureDoubleCounted: number;
   /** A few differences, to say what went wrong when something did. */
   examples: string[];
+  /** Queue job ids of the first lost events, to look them up when the run does not converge. */
+  lostQueueJobs: string[];
 }
 
 interface JobRow {
@@ -50,9 +53,17 @@ export async function compareWithTruth(
     pressureUnder: 0,
     pressureDoubleCounted: 0,
     examples: [],
+    lostQueueJobs: [],
   };
   const note = (text: string) => {
     if (result.examples.length < MAX_EXAMPLES) result.examples.push(text);
+  };
+  const lose = (lost: StreamEvent[]) => {
+    result.lostEvents += lost.length;
+    for (const event of lost) {
+      if (result.lostQueueJobs.length < MAX_EXAMPLES)
+        result.lostQueueJobs.push(queueJobId(event.job.platform, event.deliveryId));
+    }
   };
 
   const rowsByJob = new Map<string, JobRow[]>();
@@ -77,14 +88,14 @@ export async function compareWithTruth(
     if (row === undefined) {
       if (events.length > 0) {
         result.missingJobs += 1;
-        result.lostEvents += events.length;
+        lose(events);
         note(`${key}: no row, ${events.map((e) => e.rawKey).join('+')} accepted`);
       }
       continue;
     }
     for (const event of events) {
       if (!row.raw_keys.includes(event.rawKey)) {
-        result.lostEvents += 1;
+        lose([event]);
         note(`${key}: accepted ${event.rawKey} not applied (raw has ${row.raw_keys.join(', ')})`);
       }
     }

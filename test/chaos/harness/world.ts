@@ -36,6 +36,8 @@ export interface World {
   backlog(): Promise<number>;
   /** Webhooks parked in the failed (dead-letter) state. */
   deadLetters(): Promise<number>;
+  /** Log lines of every app started so far, killed ones included, that contain `text`. */
+  logLines(text: string): string[];
   close(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     },
     backlog: () => count('waiting', 'active', 'delayed', 'prioritized'),
     deadLetters: () => count('failed'),
+    logLines: (text) => apps.flatMap((app) => app.output().split('\n')).filter((line) => line.includes(text)),
     async close() {
       await Promise.all(apps.map((app) => app.stop()));
       await queue.close();
