@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { gatedLoader } from '../src/batch-gate.js';
-import { NotExistError } from '../src/index.js';
+import { ExistError, NotExistError } from '../src/index.js';
 import { BACKEND_COUNTER_SLOT } from '../src/migrations/counter-slots.js';
 import { ASSIGNMENT_LOCK_KEY } from '../src/sql.js';
 import { flavor, job, useDatabase } from './support.js';
@@ -206,6 +206,38 @@ describe('job inserts recorded in batches', () => {
     }
     expect((await fixture.db.listJobs('github')).map((row) => row.id).sort()).toEqual(['a', 'c']);
     expect(await fixture.db.getPressures('github')).toEqual({ small: 2 });
+  });
+
+  it('stores the first of two inserts of one job in a batch, and tells the other it exists', async () => {
+    await fixture.db.addFlavor(flavor('small'));
+    const at = new Date('2026-12-04T10:00:00Z');
+    // Two events of a job that is not stored yet (a redelivered backlog): each tries the insert.
+    // For even jobs the pending event comes first, for odd ones the completion.
+    const pending = (id: string) => job(id, { createdAt: at, raw: { pending: { id } } });
+    const completed = (id: string) =>
+      job(id, {
+        createdAt: at,
+        startedAt: at,
+        completedAt: new Date(at.getTime() + 1_000),
+        raw: { failed: { id } },
+      });
+    const ids = Array.from({ length: 90 }, (_, i) => String(i));
+    const calls = ids.flatMap((id, i) =>
+      i % 2 === 0 ? [pending(id), completed(id)] : [completed(id), pending(id)],
+    );
+    const results = await Promise.allSettled(calls.map((call) => fixture.db.addJob(call)));
+
+    const stored = new Map((await fixture.db.listJobs('github', { limit: 200 })).map((row) => [row.id, row]));
+    ids.forEach((id, i) => {
+      const [first, second] = [results[2 * i], results[2 * i + 1]];
+      expect(first?.status, `job ${id}: first insert`).toBe('fulfilled');
+      expect((second as PromiseRejectedResult).reason, `job ${id}: second insert`).toBeInstanceOf(ExistError);
+      // The call told "inserted" is the one whose data the row holds; the other goes on to update it.
+      expect(Object.keys(stored.get(id)?.raw ?? {}), `job ${id}: stored payload`).toEqual([
+        i % 2 === 0 ? 'pending' : 'failed',
+      ]);
+    });
+    expect(await fixture.db.getPressures('github')).toEqual({ small: ids.length / 2 });
   });
 });
 

@@ -12,7 +12,7 @@ export const BACKEND_COUNTER_SLOT = `pg_backend_pid() % ${COUNTER_SLOTS}`;
  * every flavor change committed before the lock was granted, as the two statements of a
  * client-side transaction did. A later change to the rule replaces the function in a migration.
  */
-const INSERT_JOBS_FUNCTION = `
+export const INSERT_JOBS_FUNCTION = `
   CREATE FUNCTION insert_jobs(jobs jsonb, assignment_lock bigint)
   RETURNS TABLE (job_platform text, job_id text, counted boolean)
   LANGUAGE plpgsql AS $$

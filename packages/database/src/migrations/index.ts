@@ -1,5 +1,6 @@
 import { CounterSlots } from './counter-slots.js';
 import { InitialSchema } from './initial-schema.js';
+import { InsertJobsInCallOrder } from './insert-jobs-in-call-order.js';
 import { JobEventBatches } from './job-event-batches.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { JobRetention } from './job-retention.js';
@@ -15,4 +16,5 @@ export const migrations = [
   { name: 'Migration20261203170000_job_retention', class: JobRetention },
   { name: 'Migration20261203190000_counter_slots', class: CounterSlots },
   { name: 'Migration20261203220000_job_event_batches', class: JobEventBatches },
+  { name: 'Migration20261204190000_insert_jobs_in_call_order', class: InsertJobsInCallOrder },
 ];
