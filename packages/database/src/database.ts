@@ -350,6 +350,13 @@ export class Database {
       databaseUrl,
       options.poolSize === undefined ? {} : { poolSize: options.poolSize },
     );
+    // MikroORM.init only logs a first connection that fails; a caller must hear it here, in
+    // PostgreSQL's words (a wrong host, password or database name).
+    const connection = await orm.checkConnection();
+    if (!connection.ok) {
+      await orm.close(true);
+      throw connection.error ?? new Error(connection.reason);
+    }
     return new Database(
       orm,
       options.listenUrl ?? databaseUrl,

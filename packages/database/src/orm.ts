@@ -23,6 +23,9 @@ export function openOrm(databaseUrl: string, options: OrmOptions = {}): Promise<
       silent: true,
     },
     pool: { min: 0, max: options.poolSize ?? 10 },
+    // MikroORM creates a missing database by default: a mistyped DATABASE_URL would then start
+    // a worker or planner on an empty database of its own, counting pressure nobody reads.
+    ensureDatabase: false,
     discovery: { warnWhenNoEntities: false },
     // Entities are plain rows here; results are mapped to the public types explicitly.
     forceEntityConstructor: false,

@@ -108,6 +108,22 @@ describe('migrate', () => {
     }
   });
 
+  it('never creates a database: a mistyped name fails instead of starting an empty system', async () => {
+    const missing = new URL(url);
+    missing.pathname = `${missing.pathname}_typo`;
+    const name = missing.pathname.slice(1);
+    await expect(migrate(missing.href)).rejects.toThrow(`database "${name}" does not exist`);
+    await expect(Database.connect(missing.href)).rejects.toThrow(`database "${name}" does not exist`);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      expect(rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('fails with the driver’s message on an unreachable server', async () => {
     await expect(migrate('postgres://postgres@127.0.0.1:1/nothing')).rejects.toThrow(/ECONNREFUSED|connect/);
   });
