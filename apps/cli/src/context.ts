@@ -45,16 +45,47 @@ export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promi
     DATABASE_LISTEN_URL: process.env.DATABASE_LISTEN_URL,
     DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS,
   });
-  const db = await Database.connect(await databaseUrl(), {
+  const url = await databaseUrl();
+  const db = await Database.connect(url, {
     staleAfterMs: config.pressureStaleAfterMs,
     listenUrl: config.databaseListenUrl,
     preparedStatements: config.databasePreparedStatements,
+  }).catch(async (error: unknown) => {
+    throw await withHint(error, url);
   });
   try {
     return await work(db);
+  } catch (error) {
+    throw await withHint(error, url);
   } finally {
     await db.close();
   }
+}
+
+/** SQLSTATEs of a statement that needs a table, function or column the database lacks. */
+const MISSING_SCHEMA_OBJECT = new Set(['42P01', '42883', '42703']);
+const MISSING_DATABASE = '3D000';
+
+/**
+ * A database that does not exist, or that nobody migrated (or an older release did), fails
+ * with a driver stack; say what to do instead.
+ */
+async function withHint(error: unknown, url: string): Promise<unknown> {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code !== MISSING_DATABASE && !MISSING_SCHEMA_OBJECT.has(code as string)) return error;
+  const { redactUrl } = await import('@runner-planner/process');
+  // MikroORM prefixes the driver's message with the SQL it ran: keep PostgreSQL's words only.
+  const reason = String((error as Error).message)
+    .split(' - ')
+    .at(-1);
+  const where = `the database at ${redactUrl(url)}`;
+  return new CliError(
+    code === MISSING_DATABASE
+      ? `${reason} (${where}): check DATABASE_URL; runner-planner never creates a database, ` +
+          'create it and run `runner-planner migrate`'
+      : `${where} lacks the runner-planner schema or part of it (${reason}): ` +
+          'run `runner-planner migrate` (the worker and planner also migrate at start)',
+  );
 }
 
 export function printJson(value: unknown): void {

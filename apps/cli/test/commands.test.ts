@@ -1,7 +1,12 @@
 import { spawn } from 'node:child_process';
 import { Database } from '@runner-planner/database';
 import { WEBHOOK_QUEUE, workerLink } from '@runner-planner/queue';
-import { startFakeGitLab, type TestDatabase, type TestQueuePrefix } from '@runner-planner/testkit';
+import {
+  createTestDatabase,
+  startFakeGitLab,
+  type TestDatabase,
+  type TestQueuePrefix,
+} from '@runner-planner/testkit';
 import { Queue, Worker } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cleanEnv, runCli } from './support.js';
@@ -64,6 +69,40 @@ describe('help and bad arguments', () => {
     const result = await runCli(['flavor', 'list'], { env: cleanEnv(), cwd });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('DATABASE_URL is not set and no runner-planner start is running');
+  });
+
+  it('says to migrate, without a stack, when the database has no schema', async () => {
+    const bare = await createTestDatabase('cli_unmigrated');
+    try {
+      const result = await runCli(['flavor', 'list'], { env: cleanEnv({ DATABASE_URL: bare.url }), cwd });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'lacks the runner-planner schema or part of it (relation "flavor" does not exist)',
+      );
+      expect(result.stderr).toContain('run `runner-planner migrate`');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      // The hint is the only change: `migrate` then makes the same command work.
+      expect((await runCli(['migrate'], { env: cleanEnv({ DATABASE_URL: bare.url }), cwd })).code).toBe(0);
+      expect(
+        (await runCli(['flavor', 'list'], { env: cleanEnv({ DATABASE_URL: bare.url }), cwd })).code,
+      ).toBe(0);
+    } finally {
+      await bare.drop();
+    }
+  });
+
+  it('says a mistyped database does not exist, and creates none', async () => {
+    const typo = new URL(database.url);
+    typo.pathname = `${typo.pathname}_typo`;
+    const missing = `database "${typo.pathname.slice(1)}" does not exist`;
+    const result = await runCli(['flavor', 'list'], { env: cleanEnv({ DATABASE_URL: typo.href }), cwd });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(missing);
+    expect(result.stderr).toContain('runner-planner never creates a database');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    // Had the first run created it, the second would find it without a schema instead.
+    const again = await runCli(['flavor', 'list'], { env: cleanEnv({ DATABASE_URL: typo.href }), cwd });
+    expect(again.stderr).toContain(missing);
   });
 
   it('reconcile says what to configure when no forge API is set, and requires --once', async () => {
