@@ -1,11 +1,16 @@
-import { Migrator } from '@mikro-orm/migrations';
+import type { Options } from '@mikro-orm/core';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { entities } from './entities.js';
-import { migrations } from './migrations/index.js';
 
 export interface OrmOptions {
   /** Most connections this process opens for queries (the LISTEN connection is separate). */
   poolSize?: number;
+  /**
+   * Options that add MikroORM's migrator, from `migratorOptions()`. Only `migrate` passes them:
+   * the migrator and its dependencies (umzug and its command line) take about half of a
+   * command's start-up, and nothing else uses them.
+   */
+  migrator?: Pick<Options, 'extensions' | 'migrations'>;
 }
 
 export function openOrm(databaseUrl: string, options: OrmOptions = {}): Promise<MikroORM> {
@@ -13,15 +18,7 @@ export function openOrm(databaseUrl: string, options: OrmOptions = {}): Promise<
     driver: PostgreSqlDriver,
     clientUrl: databaseUrl,
     entities,
-    extensions: [Migrator],
-    migrations: {
-      migrationsList: migrations,
-      tableName: 'mikro_orm_migrations',
-      transactional: true,
-      allOrNothing: true,
-      snapshot: false,
-      silent: true,
-    },
+    ...options.migrator,
     pool: { min: 0, max: options.poolSize ?? 10 },
     // MikroORM creates a missing database by default: a mistyped DATABASE_URL would then start
     // a worker or planner on an empty database of its own, counting pressure nobody reads.

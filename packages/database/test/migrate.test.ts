@@ -2,6 +2,7 @@ import { createTestDatabase } from '@runner-planner/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database, migrate } from '../src/index.js';
+import { migratorOptions } from '../src/migrate.js';
 import { openOrm } from '../src/orm.js';
 
 let url: string;
@@ -66,7 +67,7 @@ describe('migrate', () => {
 
   it('brings rows of before the job lifecycle under its rules, with pressure following', async () => {
     const { url: oldUrl, drop: dropOld } = await createTestDatabase('migrate_lifecycle');
-    const orm = await openOrm(oldUrl, { poolSize: 1 });
+    const orm = await openOrm(oldUrl, { poolSize: 1, migrator: await migratorOptions() });
     const client = new pg.Client({ connectionString: oldUrl });
     try {
       await orm.getMigrator().up({ to: 'Migration20261128100000_raw_compression' });
