@@ -1,15 +1,15 @@
 import type * as Core from '@runner-planner/core';
 import type * as Database from '@runner-planner/database';
-import type * as Queue from '@runner-planner/queue';
 import type * as WaitingReport from './waiting-report.js';
 
 /*
- * What the command actions use from heavy modules (zod, MikroORM, BullMQ, ioredis): loaded
- * by `loadDeferred()`, which the program runs before any action, never while it is being built,
- * so `--help` and a mistyped option answer in a tenth of the time (1.3 s before). A command file
- * imports these bindings instead of the packages; they are ES live bindings, undefined until
- * loaded: use them inside actions only, never while registering a command
- * (test/lazy-modules.test.ts checks that building the program loads none of these modules).
+ * What the command actions use from heavy modules (zod, MikroORM): loaded by `loadDeferred()`,
+ * which the program runs before any action, never while it is being built, so `--help` and a
+ * mistyped option answer in a tenth of the time (1.3 s before). A command file imports these
+ * bindings instead of the packages; they are ES live bindings, undefined until loaded: use them
+ * inside actions only, never while registering a command (test/lazy-modules.test.ts checks that
+ * building the program loads none of these modules). BullMQ and ioredis are not among them: the
+ * commands that use the queue import it themselves, and the database commands never load it.
  */
 
 export let explanationToJson: typeof Core.explanationToJson;
@@ -22,25 +22,19 @@ export let InvalidInputError: typeof Database.InvalidInputError;
 export let NotExistError: typeof Database.NotExistError;
 export let migrate: typeof Database.migrate;
 
-export let closeQueuesAndConnection: typeof Queue.closeQueuesAndConnection;
-export let WEBHOOK_QUEUE: typeof Queue.WEBHOOK_QUEUE;
-export let workerConnection: typeof Queue.workerConnection;
-
 export let waitingReport: typeof WaitingReport.waitingReport;
 
 let loading: Promise<void> | undefined;
 
 export function loadDeferred(): Promise<void> {
   loading ??= (async () => {
-    const [core, database, queue, report] = await Promise.all([
+    const [core, database, report] = await Promise.all([
       import('@runner-planner/core'),
       import('@runner-planner/database'),
-      import('@runner-planner/queue'),
       import('./waiting-report.js'),
     ]);
     ({ explanationToJson, flavorToJson, jobToJson, NEVER_RECORDED } = core);
     ({ ExistError, InvalidInputError, NotExistError, migrate } = database);
-    ({ closeQueuesAndConnection, WEBHOOK_QUEUE, workerConnection } = queue);
     ({ waitingReport } = report);
   })();
   return loading;

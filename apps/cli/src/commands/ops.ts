@@ -1,13 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { CliError, databaseUrl, printJson, printTable, queueSettings, withDatabase } from '../context.js';
-import {
-  closeQueuesAndConnection,
-  migrate,
-  WEBHOOK_QUEUE,
-  waitingReport,
-  workerConnection,
-} from '../deferred.js';
+import { migrate, waitingReport } from '../deferred.js';
 import { progress } from '../progress.js';
 import { integer } from './admin.js';
 
@@ -23,11 +17,14 @@ export function registerMigrate(program: Command): void {
 
 async function withQueue<T>(work: (queue: Queue) => Promise<T>): Promise<T> {
   const { redisUrl, prefix } = await queueSettings();
+  const [{ closeQueuesAndConnection, WEBHOOK_QUEUE, workerConnection }, { Queue }] = await Promise.all([
+    import('@runner-planner/queue'),
+    import('bullmq'),
+  ]);
   const connection = workerConnection(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3_000 });
   // A Redis that cannot be reached is told once, as the ping's failure below, and the command
   // exits 1; without listeners each reconnect attempt's 'error' event would crash it instead.
   connection.on('error', () => {});
-  const { Queue } = await import('bullmq');
   const queue = new Queue(WEBHOOK_QUEUE, { connection, prefix });
   queue.on('error', () => {});
   try {
