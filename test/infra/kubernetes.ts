@@ -11,7 +11,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+// TypeScript 7, which checks the project, has no compiler API yet; this checker uses 5.9's.
+import ts from 'typescript-compiler-api';
 
 const require = createRequire(import.meta.url);
 
