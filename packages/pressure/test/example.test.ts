@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,10 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   // The example runs as a user runs it: compiled, importing the package by its name (`dist/`).
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  // TypeScript 7 exports no `bin/tsc`: find the command through the package's own `bin`.
+  const manifest = createRequire(import.meta.url).resolve('typescript/package.json');
+  const { bin } = JSON.parse(await readFile(manifest, 'utf8')) as { bin: { tsc: string } };
+  const tsc = join(dirname(manifest), bin.tsc);
   for (const project of ['tsconfig.build.json', 'tsconfig.examples.json']) {
     await promisify(execFile)(process.execPath, [tsc, '-p', project], { cwd: packageDir });
   }
