@@ -7,8 +7,8 @@ export interface OrmOptions {
   poolSize?: number;
   /**
    * Options that add MikroORM's migrator, from `migratorOptions()`. Only `migrate` passes them:
-   * the migrator and its dependencies (umzug and its command line) take about half of a
-   * command's start-up, and nothing else uses them.
+   * loading the migrator and its dependencies (umzug and its command line) was a third of an
+   * admin command's start-up, and nothing else uses them.
    */
   migrator?: Pick<Options, 'extensions' | 'migrations'>;
 }
