@@ -76,6 +76,7 @@ export async function startEmbeddedPostgres(
   dir: string,
   password: string,
   say: Say,
+  reservedPorts: ReadonlySet<number>,
 ): Promise<RunningPostgres> {
   await cleanStalePid(dataDir, dir, say);
 
@@ -95,7 +96,7 @@ export async function startEmbeddedPostgres(
   const initialised = existsSync(join(dir, 'PG_VERSION'));
   let failure: { port: number; reason: string; log: string[] } | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = attempt === 1 ? await preferredPort(5432) : await freePort();
+    const port = attempt === 1 ? await preferredPort(5432, reservedPorts) : await freePort(reservedPorts);
     const log: string[] = [];
     const remember = (message: unknown) => {
       log.push(String(message).trimEnd());

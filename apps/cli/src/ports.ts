@@ -10,7 +10,7 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** A port the OS considers free at the moment of asking. */
-export function freePort(): Promise<number> {
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -22,6 +22,37 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function preferredPort(preferred: number): Promise<number> {
-  return (await isPortFree(preferred)) ? preferred : freePort();
+const NONE: ReadonlySet<number> = new Set();
+
+/** More than enough: the OS hands out ports in a range of thousands. */
+const MAX_ASKS = 100;
+
+/**
+ * A port the OS considers free now and that is not `reserved`: ports already promised to
+ * something that does not listen yet (`start` checks the apps' ports, then starts Redis and
+ * PostgreSQL on free ports, then the apps; the OS may offer an app's port in between).
+ */
+export async function freePort(
+  reserved: ReadonlySet<number> = NONE,
+  ask: () => Promise<number> = anyFreePort,
+): Promise<number> {
+  for (let asked = 0; asked < MAX_ASKS; asked++) {
+    const port = await ask();
+    if (!reserved.has(port)) return port;
+  }
+  throw new Error(`no free port outside ${[...reserved].join(', ')} after ${MAX_ASKS} tries`);
+}
+
+export async function preferredPort(
+  preferred: number,
+  reserved: ReadonlySet<number> = NONE,
+): Promise<number> {
+  return !reserved.has(preferred) && (await isPortFree(preferred)) ? preferred : freePort(reserved);
+}
+
+/** `count` free ports, all different: the OS may offer a port it has just offered again. */
+export async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort(ports));
+  return [...ports];
 }

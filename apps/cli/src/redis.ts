@@ -59,7 +59,10 @@ export function errorText(error: unknown): string {
 export async function resolveRedis(
   dataDir: string,
   say: (line: string) => void,
-  localUrl: string = LOCAL_REDIS_URL,
+  {
+    localUrl = LOCAL_REDIS_URL,
+    reservedPorts,
+  }: { localUrl?: string; reservedPorts?: ReadonlySet<number> } = {},
 ): Promise<ResolvedRedis> {
   if (await pingRedis(localUrl)) {
     say(`using the Redis on ${localUrl}`);
@@ -67,7 +70,7 @@ export async function resolveRedis(
   }
   const dir = join(dataDir, 'redis');
   await mkdir(dir, { recursive: true });
-  const port = await freePort();
+  const port = await freePort(reservedPorts);
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess;
   try {

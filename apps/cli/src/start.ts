@@ -134,16 +134,18 @@ async function startAll(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
     // any service: the cheap checks first, the embedded PostgreSQL (slow on a first start) last.
     const checked = loadConfig(filled);
     await checkPorts(checked, checked.listenHost ?? START_HOST);
+    // Free now, but the apps bind them only once Redis and PostgreSQL are up: keep those off them.
+    const appPorts = new Set(PORTS.map(([, key]) => checked[key]));
     if (!unset(filled.DATABASE_URL)) await checkDatabaseUrl(filled.DATABASE_URL as string);
     if (!unset(filled.REDIS_URL)) await checkRedisUrl(filled.REDIS_URL as string);
     if (unset(filled.REDIS_URL)) {
-      redis = await resolveRedis(dir, say);
+      redis = await resolveRedis(dir, say, { reservedPorts: appPorts });
       if (redis.started) cleanups.push({ name: 'redis-server', close: redis.stop });
       filled.REDIS_URL = redis.url;
     }
     if (unset(filled.DATABASE_URL)) {
       const cluster = await clusterDir(dir, freshSecrets, say);
-      postgres = await startEmbeddedPostgres(dir, cluster, secrets.postgresPassword, say);
+      postgres = await startEmbeddedPostgres(dir, cluster, secrets.postgresPassword, say, appPorts);
       cleanups.push({ name: 'embedded PostgreSQL', close: postgres.stop });
       say(`embedded PostgreSQL ready on 127.0.0.1:${postgres.port} (data in ${postgres.dir})`);
       filled.DATABASE_URL = postgres.url;

@@ -19,7 +19,9 @@ it('starts redis-server with append-only data under .data/redis when none answer
   const dir = await mkdtemp(join(tmpdir(), 'rp-cli-redis-'));
   dirs.push(dir);
   const lines: string[] = [];
-  const redis = await resolveRedis(dir, (line) => lines.push(line), `redis://127.0.0.1:${await freePort()}`);
+  const redis = await resolveRedis(dir, (line) => lines.push(line), {
+    localUrl: `redis://127.0.0.1:${await freePort()}`,
+  });
   try {
     expect(redis.started).toBe(true);
     expect(await pingRedis(redis.url)).toBe(true);
