@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { collectOutput, createTestQueuePrefix } from '@runner-planner/testkit';
-import { freePort } from '../src/ports.js';
+import { distinctFreePorts } from '../src/ports.js';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS || 3);
@@ -48,7 +48,8 @@ async function environment(prefix: string) {
   for (const name of ['DATABASE_URL', 'ADMIN_TOKEN', 'GITHUB_WEBHOOK_SECRET', 'GITLAB_WEBHOOK_TOKEN']) {
     delete env[name];
   }
-  const ports = { gateway: await freePort(), planner: await freePort(), worker: await freePort() };
+  const [gateway, planner, worker] = (await distinctFreePorts(3)) as [number, number, number];
+  const ports = { gateway, planner, worker };
   return {
     ports,
     env: {

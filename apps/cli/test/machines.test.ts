@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectOutput, createTestQueuePrefix, type TestQueuePrefix } from '@runner-planner/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/ports.js';
+import { distinctFreePorts, freePort } from '../src/ports.js';
 import { assertBuilt, CLI, cleanEnv } from './support.js';
 
 /**
@@ -92,11 +92,12 @@ async function workdir(name: string, mode = 0o755): Promise<string> {
 }
 
 async function env(extra: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
+  const [gatewayPort, plannerPort, workerPort] = await distinctFreePorts(3);
   const clean = cleanEnv({
     QUEUE_PREFIX: queue.prefix,
-    GATEWAY_PORT: String(await freePort()),
-    PLANNER_PORT: String(await freePort()),
-    WORKER_PORT: String(await freePort()),
+    GATEWAY_PORT: String(gatewayPort),
+    PLANNER_PORT: String(plannerPort),
+    WORKER_PORT: String(workerPort),
     LOG_LEVEL: 'warn',
     ...extra,
   });

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectOutput, createTestQueuePrefix, type TestQueuePrefix } from '@runner-planner/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/ports.js';
+import { distinctFreePorts } from '../src/ports.js';
 import { assertBuilt, CLI, cleanEnv, runCli } from './support.js';
 
 interface Started {
@@ -27,11 +27,12 @@ beforeAll(async () => {
   assertBuilt();
   cwd = await mkdtemp(join(tmpdir(), 'rp-cli-start-'));
   queue = createTestQueuePrefix('cli-start');
+  const [gatewayPort, plannerPort, workerPort] = await distinctFreePorts(3);
   env = cleanEnv({
     QUEUE_PREFIX: queue.prefix,
-    GATEWAY_PORT: String(await freePort()),
-    PLANNER_PORT: String(await freePort()),
-    WORKER_PORT: String(await freePort()),
+    GATEWAY_PORT: String(gatewayPort),
+    PLANNER_PORT: String(plannerPort),
+    WORKER_PORT: String(workerPort),
     LOG_LEVEL: 'warn',
   });
 });
