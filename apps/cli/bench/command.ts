@@ -8,7 +8,8 @@
  *
  *   BENCH_ROUNDS         runs of each command (default 15), interleaved
  *   BENCH_BASELINE_CLI   another build's dist/main.js (say, a checkout of the previous commit),
- *                        run interleaved with this one, so both are measured in the same minute
+ *                        run interleaved with this one (A B, B A, …), so both are measured in the
+ *                        same minute
  *   BENCH_DATABASE_URL   PostgreSQL admin URL; the bench creates and drops a database there
  *
  * Prints a markdown table on stdout and progress on stderr.
@@ -16,7 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { adminUrlFromEnv, intFromEnv } from '@runner-planner/bench-kit';
+import { adminUrlFromEnv, intFromEnv, quantile, roundOrder } from '@runner-planner/bench-kit';
 import { createTestDatabase } from '@runner-planner/testkit';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -52,11 +53,6 @@ function runOnce(cli: string, args: string[], env: NodeJS.ProcessEnv): Sample {
   return { wallSeconds, cpuSeconds: childrenCpuSeconds(result.stderr) };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-}
-
 async function main() {
   const database = await createTestDatabase('bench_command', { adminUrl: adminUrlFromEnv() });
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn' };
@@ -75,7 +71,7 @@ async function main() {
       runOnce(CLI, ['flavor', 'add', `bench-${index}`, '--platform', 'github', '--labels', labels], env);
     }
     for (let round = 1; round <= rounds; round += 1) {
-      for (const build of builds) {
+      for (const build of roundOrder(builds, round)) {
         for (const command of commands) {
           const key = `${build.name}\t${command.name}`;
           samples.set(key, [...(samples.get(key) ?? []), runOnce(build.cli, command.args, env)]);
@@ -92,11 +88,19 @@ async function main() {
     '| build | command | CPU (user + system) | wall |',
     '|---|---|---:|---:|',
   ];
-  for (const [key, of] of samples) {
-    const [build, command] = key.split('\t');
-    const cpu = median(of.map((sample) => sample.cpuSeconds));
-    const wall = median(of.map((sample) => sample.wallSeconds));
-    lines.push(`| ${build} | ${command} | ${cpu.toFixed(3)} s | ${wall.toFixed(3)} s |`);
+  for (const build of builds) {
+    for (const command of commands) {
+      const of = samples.get(`${build.name}\t${command.name}`) ?? [];
+      const cpu = quantile(
+        of.map((sample) => sample.cpuSeconds),
+        0.5,
+      );
+      const wall = quantile(
+        of.map((sample) => sample.wallSeconds),
+        0.5,
+      );
+      lines.push(`| ${build.name} | ${command.name} | ${cpu.toFixed(3)} s | ${wall.toFixed(3)} s |`);
+    }
   }
   lines.push(
     '',
